@@ -1,0 +1,296 @@
+/**
+ * AgentRun: one Durable Object per run, the imperative shell around the pure interpreter.
+ * It appends events in one transactionSync (with their timers and outbox rows), executes the
+ * calls `decide` asks for, records their results, and keeps the single alarm armed at the
+ * earliest timer. A lease timer is armed while it works, so a crash mid-step is resumed by the
+ * alarm; in-flight calls found at load time are recorded as interrupted (run.recovered).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { CallFailure } from "../src/engine/call-failure.ts";
+import { decide, runScope } from "../src/engine/decide.ts";
+import { parseEvent, type Actor, type NewEvent, type RunEvent } from "../src/engine/events.ts";
+import { apply, initialState } from "../src/engine/fold.ts";
+import type { CallState, RunState } from "../src/engine/run-state.ts";
+import { summarize, type RunSummary } from "../src/engine/run-summary.ts";
+import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
+import { workflowSchema } from "../src/engine/workflow-schema.ts";
+import { providerFor } from "../src/providers/provider-for.ts";
+import { RunLogStore, type StoredEventRow } from "../src/storage/run-log-store.ts";
+import { executeTool } from "../src/tools/execute-tool.ts";
+import { parseHostMap } from "../src/tools/outbound.ts";
+
+const LEASE_MS = 30_000;
+const MAX_DECISIONS_PER_TURN = 500;
+const LEASE = "lease";
+const OUTBOX = "outbox";
+
+export interface StartRequest {
+  runId: string;
+  tenant: string;
+  workflow: { id: string; version: number; hash: string };
+  document: unknown;
+  input: unknown;
+  actor: Actor;
+  requestHash: string;
+}
+
+export type ControlAction = "pause" | "resume" | "halt";
+export interface Fault {
+  /** after-append: die right after the event with this seq is committed; after-effect: die after a call returns, before its result is recorded. */
+  at: "after-append" | "after-effect";
+  seq: number;
+  /** abort: hard kill (ctx.abort); stop: stop working and wait for the test to evict the object. */
+  how: "abort" | "stop";
+}
+
+export class AgentRun extends DurableObject<Env> {
+  private readonly store: RunLogStore;
+  private state: RunState | null = null;
+  private working = false;
+  private inflight: AbortController | null = null;
+  private fault: Fault | null = null;
+  private stopped = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new RunLogStore(ctx.storage.sql);
+    ctx.blockConcurrencyWhile(async () => this.load());
+  }
+
+  /** Fold the stored log once; after that the state is kept in memory and folded incrementally. */
+  private load(): void {
+    let s: RunState | null = null;
+    for (const row of this.store.allEvents()) {
+      const e = parseEvent(row, `stored event ${row.seq}`);
+      s = s ? apply(s, e) : initialState(e);
+    }
+    this.state = s;
+    if (s && s.call?.phase === "started" && !s.terminal) {
+      // A previous instance died between starting a call and recording its result.
+      this.append([{ type: "run.recovered", data: { interrupted: [s.call.callId] } }]);
+    }
+    if (s && !s.terminal && !s.paused && !s.attention && s.status === "running") {
+      this.store.setTimer(LEASE, Date.now(), "lease");
+      this.armAlarm();
+    }
+  }
+
+  private get hosts() {
+    return parseHostMap(this.env.OUTBOUND_HOSTS);
+  }
+
+  /** Appends events atomically with their timers and outbox rows; the fold happens first so a bad event writes nothing. */
+  private append(events: NewEvent[]): RunEvent[] {
+    const s0 = this.state;
+    if (!s0) throw new Error("append before run.started");
+    const at = Math.max(Date.now(), s0.lastAt);
+    let s = s0;
+    const full: RunEvent[] = [];
+    for (const ev of events) {
+      const e = { seq: s.seq + 1, type: ev.type, at, data: ev.data } as RunEvent;
+      s = apply(s, e);
+      full.push(e);
+    }
+    this.ctx.storage.transactionSync(() => {
+      for (const e of full) {
+        this.store.insertEvent(e);
+        if (e.type === "timer.scheduled") this.store.setTimer(e.data.timerId, e.data.fireAt, "event");
+        if (e.type === "timer.fired") this.store.deleteTimer(e.data.timerId);
+      }
+      if (s.status !== s0.status || s.terminal !== s0.terminal) this.store.enqueue("index", summarize(s), at);
+    });
+    this.state = s;
+    if (this.fault?.at === "after-append" && s.seq >= this.fault.seq) this.trip();
+    return full;
+  }
+
+  private trip(): void {
+    const how = this.fault!.how;
+    this.fault = null;
+    if (how === "abort") this.ctx.abort("fault injection: crash after append");
+    this.stopped = true;
+    throw new Error("fault injection: stopped");
+  }
+
+  private armAlarm(): void {
+    const t = this.store.earliestTimer();
+    if (t === null) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(t);
+  }
+
+  // ---------- RPC ----------
+
+  async start(req: StartRequest): Promise<RpcResult<{ created: boolean; run: RunSummary }>> {
+    if (this.state) {
+      if (this.state.tenant !== req.tenant) return fail(409, "Conflict", "run id already in use");
+      if (this.state.requestHash !== req.requestHash) return fail(409, "Idempotency key reused", "this Idempotency-Key was already used for a different request (workflow or input differ)");
+      return ok({ created: false, run: summarize(this.state) });
+    }
+    const doc = workflowSchema.parse(req.document);
+    const first = { seq: 1, type: "run.started", at: Date.now(), data: { ...req, document: doc } } as RunEvent;
+    const s = initialState(first);
+    this.ctx.storage.transactionSync(() => {
+      this.store.insertEvent(first);
+      this.store.enqueue("index", summarize(s), first.at);
+      this.store.setTimer(LEASE, first.at, "lease");
+    });
+    this.state = s;
+    this.armAlarm();
+    return ok({ created: true, run: summarize(s) });
+  }
+
+  async summary(tenant: string): Promise<RpcResult<RunSummary>> {
+    if (!this.state || this.state.tenant !== tenant) return fail(404, "Not Found", "no such run");
+    return ok(summarize(this.state));
+  }
+
+  async events(tenant: string, afterSeq: number, limit: number): Promise<RpcResult<StoredEventRow[]>> {
+    if (!this.state || this.state.tenant !== tenant) return fail(404, "Not Found", "no such run");
+    return ok(this.store.readEvents(afterSeq, Math.min(Math.max(limit, 1), 1000)));
+  }
+
+  async control(tenant: string, action: ControlAction, actor: Actor, reason?: string): Promise<RpcResult<RunSummary>> {
+    const s = this.state;
+    if (!s || s.tenant !== tenant) return fail(404, "Not Found", "no such run");
+    if (s.terminal) return fail(409, "Conflict", `run is ${s.terminal}; it cannot ${action}`);
+    if (action === "pause") {
+      if (s.paused) return fail(409, "Conflict", "run is already paused");
+      this.append([{ type: "run.paused", data: { actor, ...(reason ? { reason } : {}) } }]);
+    } else if (action === "resume") {
+      if (!s.paused) return fail(409, "Conflict", s.attention ? "run needs attention: resolve it with POST /v1/runs/:id/resolve" : "run is not paused");
+      this.append([{ type: "run.resumed", data: { actor } }]);
+      this.kick();
+    } else {
+      this.append([{ type: "run.halted", data: { actor, ...(reason ? { reason } : {}) } }]);
+      this.inflight?.abort("run halted");
+    }
+    await this.deliverOutbox();
+    return ok(summarize(this.state!));
+  }
+
+  async resolve(tenant: string, actor: Actor, action: "retry" | "fail" | "complete", result?: unknown, comment?: string): Promise<RpcResult<RunSummary>> {
+    const s = this.state;
+    if (!s || s.tenant !== tenant) return fail(404, "Not Found", "no such run");
+    if (!s.attention) return fail(409, "Conflict", `run is ${s.status}; only a run that needs attention can be resolved`);
+    this.append([{ type: "run.attention_resolved", data: { actor, action, ...(result !== undefined ? { result } : {}), ...(comment ? { comment } : {}) } }]);
+    this.kick();
+    return ok(summarize(this.state!));
+  }
+
+  async injectFault(fault: Fault | null): Promise<void> {
+    if (this.env.WARDEN_FAULT_INJECTION !== "1") throw new Error("fault injection is disabled");
+    this.fault = fault;
+    this.stopped = false;
+  }
+
+  // ---------- the loop ----------
+
+  private kick(): void {
+    this.store.setTimer(LEASE, Date.now(), "lease");
+    this.armAlarm();
+  }
+
+  async alarm(): Promise<void> {
+    if (this.working || this.stopped) {
+      this.armAlarm();
+      return;
+    }
+    const now = Date.now();
+    for (const t of this.store.dueTimers(now)) {
+      if (t.purpose === "event") {
+        const s = this.state;
+        const relevant = s && (s.cursor?.timer?.timerId === t.id || s.call?.retryTimerId === t.id);
+        if (relevant) this.append([{ type: "timer.fired", data: { timerId: t.id } }]);
+        else this.store.deleteTimer(t.id);
+      } else {
+        this.store.deleteTimer(t.id);
+      }
+    }
+    await this.drive();
+  }
+
+  private async drive(): Promise<void> {
+    if (this.working || this.stopped) return;
+    this.working = true;
+    try {
+      this.store.setTimer(LEASE, Date.now() + LEASE_MS, "lease");
+      this.armAlarm();
+      let decisions = 0;
+      for (;;) {
+        const s = this.state;
+        if (!s || this.stopped) break;
+        const d = decide(s);
+        if (d.kind === "append") {
+          this.append(d.events);
+          if (++decisions >= MAX_DECISIONS_PER_TURN) {
+            this.store.setTimer(LEASE, Date.now(), "lease"); // yield, continue on the next alarm
+            return;
+          }
+          continue;
+        }
+        if (d.kind === "execute") {
+          await this.execute(s, d.call);
+          continue;
+        }
+        break;
+      }
+      this.store.deleteTimer(LEASE);
+    } finally {
+      this.working = false;
+      if (!this.stopped) {
+        await this.deliverOutbox();
+        this.armAlarm();
+      }
+    }
+  }
+
+  private async execute(s: RunState, call: CallState): Promise<void> {
+    const timeoutMs = call.kind === "llm" ? ("timeoutMs" in s.doc.provider ? s.doc.provider.timeoutMs : 60_000) : (s.doc.tools[call.tool!] as { timeoutMs?: number }).timeoutMs ?? 30_000;
+    this.store.setTimer(LEASE, Date.now() + timeoutMs + LEASE_MS, "lease");
+    this.armAlarm();
+    const controller = new AbortController();
+    this.inflight = controller;
+    const began = Date.now();
+    const env = this.env as unknown as Record<string, unknown>;
+    let outcome: NewEvent;
+    try {
+      if (call.kind === "llm") {
+        const response = await providerFor(s.doc).complete(call.request!, { doc: s.doc, scope: runScope(s), idempotencyKey: call.idempotencyKey, callId: call.callId, env, hosts: this.hosts, signal: controller.signal });
+        outcome = { type: "llm.completed", data: { node: call.node, callId: call.callId, response, durationMs: Date.now() - began } };
+      } else {
+        const result = await executeTool(s.doc, { name: call.tool!, args: call.args, idempotencyKey: call.idempotencyKey, scope: runScope(s), env, hosts: this.hosts, signal: controller.signal });
+        outcome = { type: "tool.completed", data: { node: call.node, callId: call.callId, result, durationMs: Date.now() - began } };
+      }
+    } catch (err) {
+      const f = err instanceof CallFailure ? err : new CallFailure(`unexpected error: ${(err as Error).message}`, { retryable: false });
+      const error = { message: f.message, retryable: f.retryable, ...(f.status ? { status: f.status } : {}) };
+      outcome = call.kind === "llm" ? { type: "llm.failed", data: { node: call.node, callId: call.callId, error, durationMs: Date.now() - began } } : { type: "tool.failed", data: { node: call.node, callId: call.callId, error, durationMs: Date.now() - began } };
+    } finally {
+      this.inflight = null;
+    }
+    if (this.fault?.at === "after-effect" && call.attempt >= 1 && this.state!.seq >= this.fault.seq) this.trip();
+    this.append([outcome]);
+  }
+
+  // ---------- outbox ----------
+
+  private async deliverOutbox(): Promise<void> {
+    const now = Date.now();
+    for (const row of this.store.dueOutbox(now, 50)) {
+      try {
+        if (row.kind === "index") {
+          const summary = JSON.parse(row.payload) as RunSummary;
+          const registry = this.env.TENANT_REGISTRY.get(this.env.TENANT_REGISTRY.idFromName(summary.tenant));
+          await registry.indexRun(summary);
+        }
+        this.store.ackOutbox(row.id);
+      } catch {
+        const attempts = row.attempts + 1;
+        this.store.retryOutbox(row.id, attempts, now + Math.min(300_000, 1_000 * 2 ** attempts));
+      }
+    }
+    const next = this.store.earliestOutbox();
+    if (next !== null) this.store.setTimer(OUTBOX, Math.max(next, now + 1), "outbox");
+    else this.store.deleteTimer(OUTBOX);
+  }
+}

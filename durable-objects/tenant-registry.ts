@@ -1,0 +1,125 @@
+/**
+ * TenantRegistry: one Durable Object per tenant. Holds the tenant's published workflow
+ * versions and an index of its runs for listing. It is off the hot path: runs report status
+ * changes to it through their outbox (at-least-once), and `indexRun` is idempotent (an older
+ * summary never overwrites a newer one).
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { RunSummary } from "../src/engine/run-summary.ts";
+import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
+
+export interface PublishedWorkflow {
+  id: string;
+  version: number;
+  hash: string;
+  document: unknown;
+  publishedAt: string;
+  publishedBy: string;
+}
+
+export interface RunListItem {
+  id: string;
+  workflow: { id: string; version: number; hash: string };
+  status: string;
+  currentNode: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+function encodeCursor(parts: Array<string | number>): string {
+  return btoa(JSON.stringify(parts)).replace(/=+$/, "");
+}
+export function decodeCursor(cursor: string): Array<string | number> | null {
+  try {
+    const v = JSON.parse(atob(cursor)) as unknown;
+    return Array.isArray(v) ? (v as Array<string | number>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export class TenantRegistry extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS workflows (id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL, published_at INTEGER NOT NULL, published_by TEXT NOT NULL, PRIMARY KEY (id, version))`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, workflow_version INTEGER NOT NULL, workflow_hash TEXT NOT NULL, status TEXT NOT NULL, current_node TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, seq INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, id DESC)`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow_id, created_at DESC, id DESC)`);
+  }
+
+  async publish(doc: { id: string; version: number }, hash: string, by: string): Promise<RpcResult<{ created: boolean; workflow: PublishedWorkflow }>> {
+    const existing = this.sql.exec<{ hash: string }>(`SELECT hash FROM workflows WHERE id = ? AND version = ?`, doc.id, doc.version).toArray()[0];
+    if (existing) {
+      if (existing.hash !== hash) {
+        return fail(409, "Version already published", `workflow ${doc.id} version ${doc.version} is already published with hash ${existing.hash}; publish a new version number`);
+      }
+      return ok({ created: false, workflow: this.get(doc.id, doc.version)! });
+    }
+    this.sql.exec(`INSERT INTO workflows (id, version, hash, document, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?)`, doc.id, doc.version, hash, JSON.stringify(doc), Date.now(), by);
+    return ok({ created: true, workflow: this.get(doc.id, doc.version)! });
+  }
+
+  private get(id: string, version?: number): PublishedWorkflow | null {
+    const row =
+      version === undefined
+        ? this.sql.exec<Record<string, string | number>>(`SELECT * FROM workflows WHERE id = ? ORDER BY version DESC LIMIT 1`, id).toArray()[0]
+        : this.sql.exec<Record<string, string | number>>(`SELECT * FROM workflows WHERE id = ? AND version = ?`, id, version).toArray()[0];
+    if (!row) return null;
+    return { id: String(row.id), version: Number(row.version), hash: String(row.hash), document: JSON.parse(String(row.document)), publishedAt: new Date(Number(row.published_at)).toISOString(), publishedBy: String(row.published_by) };
+  }
+
+  async workflow(id: string, version?: number): Promise<PublishedWorkflow | null> {
+    return this.get(id, version);
+  }
+
+  async listWorkflows(): Promise<Array<Omit<PublishedWorkflow, "document">>> {
+    return this.sql
+      .exec<Record<string, string | number>>(`SELECT id, version, hash, published_at, published_by FROM workflows ORDER BY id, version DESC LIMIT 1000`)
+      .toArray()
+      .map((r) => ({ id: String(r.id), version: Number(r.version), hash: String(r.hash), publishedAt: new Date(Number(r.published_at)).toISOString(), publishedBy: String(r.published_by) }));
+  }
+
+  async indexRun(s: RunSummary): Promise<void> {
+    const created = Date.parse(s.createdAt);
+    const updated = Date.parse(s.updatedAt);
+    this.sql.exec(
+      `INSERT INTO runs (id, workflow_id, workflow_version, workflow_hash, status, current_node, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, current_node = excluded.current_node, updated_at = excluded.updated_at, seq = excluded.seq WHERE excluded.seq > runs.seq`,
+      s.id, s.workflow.id, s.workflow.version, s.workflow.hash, s.status, s.currentNode, created, updated, s.seq,
+    );
+  }
+
+  async listRuns(q: { workflow?: string; status?: string; cursor?: string; limit: number }): Promise<RpcResult<Page<RunListItem>>> {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.workflow) (where.push("workflow_id = ?"), args.push(q.workflow));
+    if (q.status) (where.push("status = ?"), args.push(q.status));
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      if (!c || c.length !== 2 || typeof c[0] !== "number" || typeof c[1] !== "string") return fail(400, "Bad Request", "cursor is not one this API issued");
+      where.push("(created_at < ? OR (created_at = ? AND id < ?))");
+      args.push(c[0], c[0], c[1]);
+    }
+    const sqlText = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    const rows = this.sql.exec<Record<string, string | number | null>>(sqlText, ...args, q.limit + 1).toArray();
+    const page = rows.slice(0, q.limit);
+    const items = page.map((r) => ({
+      id: String(r.id),
+      workflow: { id: String(r.workflow_id), version: Number(r.workflow_version), hash: String(r.workflow_hash) },
+      status: String(r.status),
+      currentNode: r.current_node === null ? null : String(r.current_node),
+      createdAt: new Date(Number(r.created_at)).toISOString(),
+      updatedAt: new Date(Number(r.updated_at)).toISOString(),
+    }));
+    const last = page[page.length - 1];
+    return ok({ items, next: rows.length > q.limit && last ? encodeCursor([Number(last.created_at), String(last.id)]) : null });
+  }
+}

@@ -1,0 +1,18 @@
+import { Hono } from "hono";
+import { authenticate, type AppEnv } from "./auth-middleware.ts";
+import { problem } from "./problem.ts";
+import { runRoutes } from "./routes/runs.ts";
+import { workflowRoutes } from "./routes/workflows.ts";
+
+export const app = new Hono<AppEnv>();
+
+app.get("/", (c) => c.json({ name: "warden", api: "/v1", health: "/healthz" }));
+app.get("/healthz", (c) => c.json({ ok: true }));
+app.use("/v1/*", authenticate);
+app.route("/v1/workflows", workflowRoutes);
+app.route("/v1/runs", runRoutes);
+app.notFound((c) => problem(c, 404, "Not Found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+app.onError((err, c) => {
+  console.error("unhandled error", err);
+  return problem(c, 500, "Internal Server Error", "the server failed to handle this request; nothing was changed by the failed step");
+});

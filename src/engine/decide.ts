@@ -1,0 +1,185 @@
+/**
+ * decide(state) -> what happens next. Pure: no clock, no randomness, no I/O. It returns either
+ * decision events to append (replay must reproduce them exactly), a call to execute (whose
+ * result the shell records as an observation), a wait, or nothing to do.
+ */
+import type { ChatMessage, NewEvent } from "./events.ts";
+import { evaluateCondition } from "./expression.ts";
+import { parseDuration } from "./duration.ts";
+import { parseModelOutput } from "./fold.ts";
+import type { CallState, RunState } from "./run-state.ts";
+import { render, renderString } from "./template.ts";
+import type { WorkflowNode } from "./workflow-schema.ts";
+
+export type Decision =
+  | { kind: "append"; events: NewEvent[] }
+  | { kind: "execute"; call: CallState }
+  | { kind: "wait"; until: number }
+  | { kind: "idle"; reason: string };
+
+/** Backoff before retry n+1 of a failed call: 1s, 2s, 4s, … capped at 60s. Deterministic. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(60_000, 1_000 * 2 ** (attempt - 1));
+}
+
+/** What templates and CEL expressions see. */
+export function runScope(s: RunState): Record<string, unknown> {
+  const nodes: Record<string, { output: unknown }> = {};
+  for (const [id, n] of Object.entries(s.nodes)) nodes[id] = { output: n.output };
+  return { input: s.input, nodes, run: { id: s.runId, workflow: s.workflow.id, tenant: s.tenant } };
+}
+
+const append = (...events: NewEvent[]): Decision => ({ kind: "append", events });
+
+function callIdFor(s: RunState): string {
+  const c = s.cursor!;
+  return `${c.node}#${c.visit}.${c.callSeq + 1}`;
+}
+
+function idempotencyKey(s: RunState, callId: string): string {
+  return `${s.runId}/${callId}`;
+}
+
+function failNode(s: RunState, node: WorkflowNode & { onError?: string }, message: string): Decision {
+  const c = s.cursor!;
+  if (node.onError) return append({ type: "node.completed", data: { node: c.node, visit: c.visit, output: { error: message }, next: node.onError, via: "onError" } });
+  return append({ type: "run.failed", data: { error: { message, node: c.node } } });
+}
+
+function finishNode(s: RunState, output: unknown, next: string | null, via?: string): Decision {
+  const c = s.cursor!;
+  return append({ type: "node.completed", data: { node: c.node, visit: c.visit, output, next, ...(via ? { via } : {}) } });
+}
+
+/** Shared handling of a call that has not completed: run it, retry it, or stop for a human. */
+function continueCall(s: RunState, call: CallState, node: WorkflowNode & { onError?: string }): Decision | null {
+  const retry = (): Decision =>
+    call.kind === "llm"
+      ? append({ type: "llm.started", data: { node: call.node, callId: call.callId, attempt: call.attempt + 1, idempotencyKey: call.idempotencyKey, request: call.request! } })
+      : append({
+          type: "tool.started",
+          data: { node: call.node, callId: call.callId, attempt: call.attempt + 1, idempotencyKey: call.idempotencyKey, tool: call.tool!, args: call.args, atMostOnce: call.atMostOnce, ...(call.modelCallId ? { modelCallId: call.modelCallId } : {}) },
+        });
+  switch (call.phase) {
+    case "started":
+      return { kind: "execute", call };
+    case "interrupted":
+      if (call.atMostOnce) {
+        return append({
+          type: "run.needs_attention",
+          data: { node: call.node, callId: call.callId, reason: `tool "${call.tool}" is atMostOnce and was interrupted before its result was recorded; a person must decide whether it took effect` },
+        });
+      }
+      return retry();
+    case "retry_due":
+      return retry();
+    case "failed":
+      return append({ type: "timer.scheduled", data: { timerId: `retry:${call.callId}:${call.attempt}`, node: call.node, purpose: "retry", fireAt: (call.failedAt ?? s.lastAt) + retryDelayMs(call.attempt) } });
+    case "retry_scheduled":
+      return { kind: "wait", until: (call.failedAt ?? s.lastAt) + retryDelayMs(call.attempt) };
+    case "gave_up":
+      return failNode(s, node, `${call.kind === "llm" ? "model call" : `tool "${call.tool}"`} failed after ${call.attempt} attempt(s): ${call.error?.message ?? "unknown error"}`);
+    case "completed":
+      return null;
+  }
+}
+
+function llmRequestFor(s: RunState, model: string, messages: ChatMessage[], tools: string[], maxTokens?: number) {
+  const provider = s.doc.provider.kind;
+  return { provider, model, messages, tools, turn: s.counters.llmCalls, ...(maxTokens ? { maxTokens } : {}) };
+}
+
+function initialMessages(s: RunState, node: { system?: string; prompt: string }): ChatMessage[] {
+  const scope = runScope(s);
+  const out: ChatMessage[] = [];
+  if (node.system) out.push({ role: "system", content: String(renderString(node.system, scope) ?? "") });
+  const prompt = renderString(node.prompt, scope);
+  out.push({ role: "user", content: typeof prompt === "string" ? prompt : JSON.stringify(prompt) });
+  return out;
+}
+
+export function decide(s: RunState): Decision {
+  if (s.terminal) return { kind: "idle", reason: s.terminal };
+  if (s.paused) return { kind: "idle", reason: "paused" };
+  if (s.attention) return { kind: "idle", reason: "needs_attention" };
+
+  if (s.pending !== null) {
+    const target = s.doc.nodes[s.pending];
+    if (!target) return append({ type: "run.failed", data: { error: { message: `next node "${s.pending}" does not exist` } } });
+    if (s.counters.steps >= s.doc.limits.maxSteps) return append({ type: "run.failed", data: { error: { message: `step limit reached (${s.doc.limits.maxSteps} steps); the workflow may loop` } } });
+    return append({ type: "node.started", data: { node: s.pending, kind: target.kind, visit: (s.visits[s.pending] ?? 0) + 1 } });
+  }
+  const cur = s.cursor;
+  if (!cur) return { kind: "idle", reason: "no current node" };
+  const node = s.doc.nodes[cur.node];
+  const scope = runScope(s);
+
+  switch (node.kind) {
+    case "end": {
+      const output = node.output === undefined ? null : render(node.output, scope);
+      return append({ type: "node.completed", data: { node: cur.node, visit: cur.visit, output, next: null } }, { type: "run.completed", data: { output } });
+    }
+    case "branch": {
+      for (let i = 0; i < node.cases.length; i++) {
+        let hit: boolean;
+        try {
+          hit = evaluateCondition(node.cases[i].when, scope);
+        } catch (err) {
+          return append({ type: "run.failed", data: { error: { message: `branch case ${i}: ${(err as Error).message}`, node: cur.node } } });
+        }
+        if (hit) return finishNode(s, { case: i }, node.cases[i].next, `cases[${i}]`);
+      }
+      return finishNode(s, { case: "default" }, node.default, "default");
+    }
+    case "wait": {
+      if (!cur.timer) {
+        return append({ type: "timer.scheduled", data: { timerId: `wait:${cur.node}#${cur.visit}`, node: cur.node, purpose: "wait", fireAt: cur.startedAt + parseDuration(node.for) } });
+      }
+      if (!cur.timer.fired) return { kind: "wait", until: cur.timer.fireAt };
+      return finishNode(s, { waitedUntil: cur.timer.fireAt }, node.next);
+    }
+    case "tool": {
+      if (s.call) {
+        const d = continueCall(s, s.call, node);
+        if (d) return d;
+        return finishNode(s, s.call.result?.body ?? null, node.next);
+      }
+      const def = s.doc.tools[node.tool];
+      const callId = callIdFor(s);
+      return append({ type: "tool.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), tool: node.tool, args: render(node.args, scope), atMostOnce: def.atMostOnce } });
+    }
+    case "llm": {
+      if (s.call) {
+        const d = continueCall(s, s.call, node);
+        if (d) return d;
+        return finishNode(s, parseModelOutput(s.call.response?.text ?? null), node.next);
+      }
+      const callId = callIdFor(s);
+      return append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, initialMessages(s, node), [], node.maxTokens) } });
+    }
+    case "agent": {
+      const agent = cur.agent!;
+      if (s.call) {
+        const d = continueCall(s, s.call, node);
+        if (d) return d;
+        return { kind: "idle", reason: "completed call not absorbed" }; // unreachable: fold absorbs completed calls
+      }
+      if (agent.final) return finishNode(s, agent.final.output, node.next);
+      if (agent.queue.length) {
+        const want = agent.queue[0];
+        const callId = callIdFor(s);
+        if (!node.tools.includes(want.name)) {
+          return append({ type: "tool.denied", data: { node: cur.node, callId, tool: want.name, modelCallId: want.id, reason: `tool "${want.name}" is not available to this agent (allowed: ${node.tools.join(", ") || "none"})` } });
+        }
+        const def = s.doc.tools[want.name];
+        return append({ type: "tool.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), tool: want.name, args: want.args, atMostOnce: def.atMostOnce, modelCallId: want.id } });
+      }
+      if (agent.iteration >= node.maxIterations) return failNode(s, node, `agent reached maxIterations (${node.maxIterations}) without a final answer`);
+      const messages = agent.iteration === 0 ? initialMessages(s, node) : agent.messages;
+      const callId = callIdFor(s);
+      return append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, messages, node.tools, node.maxTokens) } });
+    }
+    default:
+      return append({ type: "run.failed", data: { error: { message: `node kind "${node.kind}" is not supported yet`, node: cur.node } } });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The run's event log: the single source of truth. Each event is `{ seq, type, at, data }`.
+ * Decision events are what the interpreter decided (replay must reproduce them exactly);
+ * observation events are facts from outside (a model's answer, a tool's result, an operator's
+ * action, a timer firing, a crash being detected) that replay takes as given.
+ */
+import { z } from "zod";
+
+const json = z.unknown();
+const actor = z.object({ sub: z.string(), roles: z.array(z.string()).default([]) });
+export type Actor = z.output<typeof actor>;
+
+export const modelToolCall = z.object({ id: z.string(), name: z.string(), args: z.record(z.string(), json) });
+export type ModelToolCall = z.output<typeof modelToolCall>;
+
+export const chatMessage = z.object({
+  role: z.enum(["system", "user", "assistant", "tool"]),
+  content: z.string().nullable(),
+  toolCalls: z.array(modelToolCall).optional(),
+  toolCallId: z.string().optional(),
+  name: z.string().optional(),
+});
+export type ChatMessage = z.output<typeof chatMessage>;
+
+export const llmRequest = z.object({
+  provider: z.string(),
+  model: z.string(),
+  messages: z.array(chatMessage),
+  tools: z.array(z.string()),
+  maxTokens: z.number().optional(),
+  turn: z.number().int().nonnegative(),
+});
+export type LlmRequest = z.output<typeof llmRequest>;
+
+export const usage = z.object({ inputTokens: z.number(), outputTokens: z.number(), cachedTokens: z.number().optional() });
+export const llmResponse = z.object({ text: z.string().nullable(), toolCalls: z.array(modelToolCall), usage, finishReason: z.string().optional() });
+export type LlmResponse = z.output<typeof llmResponse>;
+
+export const callError = z.object({ message: z.string(), status: z.number().optional(), retryable: z.boolean() });
+export type CallError = z.output<typeof callError>;
+
+const callRef = { node: z.string(), callId: z.string() };
+
+export const eventDataSchemas = {
+  "run.started": z.object({
+    runId: z.string(),
+    tenant: z.string(),
+    workflow: z.object({ id: z.string(), version: z.number(), hash: z.string() }),
+    document: json,
+    input: json,
+    actor,
+    requestHash: z.string(),
+  }),
+  "node.started": z.object({ node: z.string(), kind: z.string(), visit: z.number().int().positive() }),
+  "node.completed": z.object({ node: z.string(), visit: z.number(), output: json, next: z.string().nullable(), via: z.string().optional() }),
+  "llm.started": z.object({ ...callRef, attempt: z.number().int().positive(), idempotencyKey: z.string(), request: llmRequest }),
+  "llm.completed": z.object({ ...callRef, response: llmResponse, durationMs: z.number().optional() }),
+  "llm.failed": z.object({ ...callRef, error: callError, durationMs: z.number().optional() }),
+  "tool.started": z.object({ ...callRef, attempt: z.number().int().positive(), idempotencyKey: z.string(), tool: z.string(), args: json, atMostOnce: z.boolean(), modelCallId: z.string().optional() }),
+  "tool.completed": z.object({ ...callRef, result: z.object({ status: z.number().optional(), body: json }), durationMs: z.number().optional() }),
+  "tool.failed": z.object({ ...callRef, error: callError, durationMs: z.number().optional() }),
+  "tool.denied": z.object({ ...callRef, tool: z.string(), modelCallId: z.string(), reason: z.string() }),
+  "timer.scheduled": z.object({ timerId: z.string(), node: z.string(), purpose: z.enum(["wait", "retry"]), fireAt: z.number() }),
+  "timer.fired": z.object({ timerId: z.string() }),
+  "run.paused": z.object({ actor, reason: z.string().optional() }),
+  "run.resumed": z.object({ actor }),
+  "run.halted": z.object({ actor, reason: z.string().optional() }),
+  "run.recovered": z.object({ interrupted: z.array(z.string()) }),
+  "run.needs_attention": z.object({ node: z.string(), callId: z.string(), reason: z.string() }),
+  "run.attention_resolved": z.object({ actor, action: z.enum(["retry", "fail", "complete"]), result: json.optional(), comment: z.string().optional() }),
+  "run.completed": z.object({ output: json }),
+  "run.failed": z.object({ error: z.object({ message: z.string(), node: z.string().optional() }) }),
+} as const;
+
+export type EventType = keyof typeof eventDataSchemas;
+export type EventData<T extends EventType> = z.output<(typeof eventDataSchemas)[T]>;
+export type EventOf<T extends EventType> = { seq: number; type: T; at: number; data: EventData<T> };
+export type RunEvent = { [T in EventType]: EventOf<T> }[EventType];
+/** An event before it is appended: the log assigns seq and at. */
+export type NewEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
+
+export const DECISION_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
+  "node.started",
+  "node.completed",
+  "llm.started",
+  "tool.started",
+  "tool.denied",
+  "timer.scheduled",
+  "run.needs_attention",
+  "run.completed",
+  "run.failed",
+]);
+
+export const EVENT_TYPES = Object.keys(eventDataSchemas) as EventType[];
+
+const envelope = z.object({ seq: z.number().int().positive(), type: z.string(), at: z.number().int().nonnegative(), data: json });
+
+export class MalformedEventError extends Error {}
+
+/** Validates one exported event (for replay and for JSON read back from storage). */
+export function parseEvent(raw: unknown, where: string): RunEvent {
+  const env = envelope.safeParse(raw);
+  if (!env.success) {
+    const i = env.error.issues[0];
+    throw new MalformedEventError(`${where}: ${i.path.join(".") || "event"} ${i.message}`);
+  }
+  const schema = (eventDataSchemas as Record<string, z.ZodType>)[env.data.type];
+  if (!schema) throw new MalformedEventError(`${where}: unknown event type "${env.data.type}"`);
+  const data = schema.safeParse(env.data.data);
+  if (!data.success) {
+    const i = data.error.issues[0];
+    throw new MalformedEventError(`${where}: ${env.data.type} data.${i.path.join(".")}: ${i.message}`);
+  }
+  return { seq: env.data.seq, type: env.data.type, at: env.data.at, data: data.data } as RunEvent;
+}

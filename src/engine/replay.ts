@@ -1,0 +1,43 @@
+/**
+ * Replay: re-fold a recorded log through the interpreter and check that every decision event
+ * is exactly what `decide` produces at that point. Observations are taken as given. Pure; runs
+ * in the Worker or in plain Node with no network.
+ */
+import { canonicalJson } from "./canonical-json.ts";
+import { decide } from "./decide.ts";
+import { DECISION_EVENTS, type NewEvent, type RunEvent } from "./events.ts";
+import { apply, initialState } from "./fold.ts";
+import type { RunState } from "./run-state.ts";
+
+export type ReplayResult =
+  | { ok: true; state: RunState; events: number; decisions: number }
+  | { ok: false; seq: number; expected: NewEvent | string; actual: { type: string; data: unknown }; state: RunState; message: string };
+
+export function replay(events: readonly RunEvent[]): ReplayResult {
+  let state = initialState(events[0]);
+  let expected: NewEvent[] = [];
+  let decisions = 0;
+  for (let i = 1; i < events.length; i++) {
+    const e = events[i];
+    if (DECISION_EVENTS.has(e.type)) {
+      if (!expected.length) {
+        const d = decide(state);
+        if (d.kind !== "append") {
+          const what = d.kind === "execute" ? `execute ${d.call.kind} call ${d.call.callId}` : d.kind === "wait" ? `wait until ${new Date(d.until).toISOString()}` : `nothing (${d.reason})`;
+          return { ok: false, seq: e.seq, expected: what, actual: { type: e.type, data: e.data }, state, message: `seq ${e.seq}: the log records ${e.type} but the interpreter decides to ${what}` };
+        }
+        expected = [...d.events];
+      }
+      const want = expected.shift()!;
+      if (want.type !== e.type || canonicalJson(want.data) !== canonicalJson(e.data)) {
+        return { ok: false, seq: e.seq, expected: want, actual: { type: e.type, data: e.data }, state, message: `seq ${e.seq}: the log records ${e.type} ${canonicalJson(e.data)} but the interpreter decides ${want.type} ${canonicalJson(want.data)}` };
+      }
+      decisions++;
+    } else if (expected.length) {
+      const want = expected[0];
+      return { ok: false, seq: e.seq, expected: want, actual: { type: e.type, data: e.data }, state, message: `seq ${e.seq}: the log records ${e.type} where the interpreter still decides ${want.type}` };
+    }
+    state = apply(state, e);
+  }
+  return { ok: true, state, events: events.length, decisions };
+}

@@ -1,0 +1,80 @@
+/** The state a run's event log folds into. Plain data: cloneable, comparable, JSON-safe. */
+import type { Actor, CallError, ChatMessage, LlmRequest, LlmResponse, ModelToolCall } from "./events.ts";
+import type { WorkflowDocument } from "./workflow-schema.ts";
+
+export type RunStatus = "running" | "waiting" | "paused" | "needs_attention" | "completed" | "failed" | "halted";
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(["completed", "failed", "halted"]);
+
+/** Attempts for a retryable failure (5xx, 429, network) before the step gives up. */
+export const MAX_ATTEMPTS = 3;
+
+export type CallPhase =
+  | "started" // recorded as started, no result yet (executing now, or about to)
+  | "interrupted" // started, then the object crashed before a result was recorded
+  | "failed" // failed with a retryable error; a retry is due to be scheduled
+  | "retry_scheduled"
+  | "retry_due"
+  | "gave_up" // failed for good
+  | "completed";
+
+export interface CallState {
+  callId: string;
+  kind: "llm" | "tool";
+  node: string;
+  attempt: number;
+  idempotencyKey: string;
+  atMostOnce: boolean;
+  request?: LlmRequest;
+  tool?: string;
+  args?: unknown;
+  modelCallId?: string;
+  phase: CallPhase;
+  response?: LlmResponse;
+  result?: { status?: number; body: unknown };
+  error?: CallError;
+  failedAt?: number;
+  retryTimerId?: string;
+}
+
+export interface AgentLoop {
+  iteration: number;
+  messages: ChatMessage[];
+  queue: ModelToolCall[];
+  final?: { output: unknown };
+}
+
+export interface Cursor {
+  node: string;
+  kind: string;
+  visit: number;
+  startedAt: number;
+  callSeq: number;
+  agent?: AgentLoop;
+  timer?: { timerId: string; fireAt: number; fired: boolean };
+}
+
+export interface RunState {
+  runId: string;
+  tenant: string;
+  workflow: { id: string; version: number; hash: string };
+  doc: WorkflowDocument;
+  input: unknown;
+  actor: Actor;
+  requestHash: string;
+  seq: number;
+  startedAt: number;
+  lastAt: number;
+  status: RunStatus;
+  paused: boolean;
+  terminal: null | "completed" | "failed" | "halted";
+  attention: null | { node: string; callId: string; reason: string };
+  pending: string | null;
+  cursor: Cursor | null;
+  call: CallState | null;
+  nodes: Record<string, { output: unknown; visits: number }>;
+  visits: Record<string, number>;
+  counters: { steps: number; llmCalls: number; toolCalls: number; inputTokens: number; outputTokens: number };
+  output?: unknown;
+  error?: { message: string; node?: string };
+  haltedBy?: Actor;
+}

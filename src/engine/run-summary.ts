@@ -1,0 +1,48 @@
+/** What `GET /v1/runs/:id` answers: derived from state, never stored separately. */
+import { retryDelayMs } from "./decide.ts";
+import type { RunState, RunStatus } from "./run-state.ts";
+
+export interface RunSummary {
+  id: string;
+  tenant: string;
+  workflow: { id: string; version: number; hash: string };
+  status: RunStatus;
+  waiting: null | { reason: "timer" | "retry"; until: string };
+  currentNode: string | null;
+  outputs: Record<string, unknown>;
+  output: unknown;
+  error: { message: string; node?: string } | null;
+  attention: { node: string; callId: string; reason: string } | null;
+  counters: RunState["counters"];
+  startedBy: string;
+  createdAt: string;
+  updatedAt: string;
+  seq: number;
+}
+
+export function summarize(s: RunState): RunSummary {
+  let waiting: RunSummary["waiting"] = null;
+  if (s.status === "waiting") {
+    if (s.cursor?.timer && !s.cursor.timer.fired) waiting = { reason: "timer", until: new Date(s.cursor.timer.fireAt).toISOString() };
+    else if (s.call?.phase === "retry_scheduled") waiting = { reason: "retry", until: new Date((s.call.failedAt ?? s.lastAt) + retryDelayMs(s.call.attempt)).toISOString() };
+  }
+  const outputs: Record<string, unknown> = {};
+  for (const [id, n] of Object.entries(s.nodes)) outputs[id] = n.output;
+  return {
+    id: s.runId,
+    tenant: s.tenant,
+    workflow: s.workflow,
+    status: s.status,
+    waiting,
+    currentNode: s.cursor?.node ?? s.pending ?? null,
+    outputs,
+    output: s.output ?? null,
+    error: s.error ?? null,
+    attention: s.attention,
+    counters: s.counters,
+    startedBy: s.actor.sub,
+    createdAt: new Date(s.startedAt).toISOString(),
+    updatedAt: new Date(s.lastAt).toISOString(),
+    seq: s.seq,
+  };
+}

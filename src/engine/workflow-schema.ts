@@ -1,0 +1,235 @@
+/**
+ * The workflow document: what a user publishes. Validated with zod, then checked as a graph
+ * (every `next` names a node, every node can reach an `end`). Parsing collects every error with
+ * its path so a 422 can name them all.
+ */
+import { z } from "zod";
+import { DURATION_PATTERN } from "./duration.ts";
+import { compileExpression, ExpressionError } from "./expression.ts";
+import { parse as parseYaml } from "yaml";
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be 1-64 chars of a-z, 0-9, '.', '_', '-' starting with a letter or digit");
+const nodeId = z.string().regex(/^[A-Za-z_][\w-]{0,63}$/, "must be an identifier (letters, digits, _ and -)");
+const toolName = z.string().regex(/^[A-Za-z0-9_][\w.:/-]{0,127}$/, "must be a tool name such as claims.lookup");
+const duration = z.string().regex(DURATION_PATTERN, "must be a duration such as 500ms, 30s, 4h or 3d");
+const json: z.ZodType<unknown> = z.unknown();
+
+const next = nodeId;
+
+const llmNode = z.strictObject({
+  kind: z.literal("llm"),
+  model: z.string().min(1),
+  system: z.string().optional(),
+  prompt: z.string().min(1),
+  maxTokens: z.number().int().positive().max(1_000_000).optional(),
+  next,
+  onError: nodeId.optional(),
+});
+
+const agentNode = z.strictObject({
+  kind: z.literal("agent"),
+  model: z.string().min(1),
+  system: z.string().optional(),
+  prompt: z.string().min(1),
+  tools: z.array(toolName).default([]),
+  maxIterations: z.number().int().positive().max(1000).default(10),
+  maxTokens: z.number().int().positive().max(1_000_000).optional(),
+  next,
+  onError: nodeId.optional(),
+});
+
+const toolNode = z.strictObject({
+  kind: z.literal("tool"),
+  tool: toolName,
+  args: z.record(z.string(), json).default({}),
+  next,
+  onError: nodeId.optional(),
+});
+
+const branchNode = z.strictObject({
+  kind: z.literal("branch"),
+  cases: z.array(z.strictObject({ when: z.string().min(1), next })).min(1),
+  default: nodeId,
+});
+
+const waitNode = z.strictObject({
+  kind: z.literal("wait"),
+  for: duration,
+  next,
+});
+
+const endNode = z.strictObject({
+  kind: z.literal("end"),
+  output: json.optional(),
+});
+
+const reservedNode = z.looseObject({ kind: z.enum(["approval", "memory", "a2a"]) });
+
+export const nodeSchema = z.discriminatedUnion("kind", [llmNode, agentNode, toolNode, branchNode, waitNode, endNode, reservedNode]);
+
+const httpTool = z.strictObject({
+  kind: z.literal("http"),
+  method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("POST"),
+  url: z.string().regex(/^https?:\/\//, "must be an http(s) URL (templates allowed)"),
+  headers: z.record(z.string(), z.string()).default({}),
+  description: z.string().optional(),
+  parameters: z.record(z.string(), json).optional(),
+  atMostOnce: z.boolean().default(false),
+  timeoutMs: z.number().int().positive().max(900_000).default(30_000),
+});
+
+const builtinTool = z.strictObject({
+  kind: z.literal("builtin"),
+  builtin: z.enum(["echo", "json.pick"]),
+  description: z.string().optional(),
+  parameters: z.record(z.string(), json).optional(),
+  atMostOnce: z.boolean().default(false),
+});
+
+export const toolSchema = z.discriminatedUnion("kind", [httpTool, builtinTool]);
+
+const scriptedTurn = z.union([
+  z.strictObject({ text: z.string(), usage: z.strictObject({ input_tokens: z.number().int().nonnegative(), output_tokens: z.number().int().nonnegative() }).optional() }),
+  z.strictObject({
+    tool_calls: z.array(z.strictObject({ name: toolName, args: z.record(z.string(), json).default({}) })).min(1),
+    usage: z.strictObject({ input_tokens: z.number().int().nonnegative(), output_tokens: z.number().int().nonnegative() }).optional(),
+  }),
+]);
+export const scriptSchema = z.strictObject({ turns: z.array(scriptedTurn).min(1) });
+
+export const providerSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("scripted"), script: id }),
+  z.strictObject({
+    kind: z.literal("openai"),
+    baseUrl: z.string().regex(/^https?:\/\//, "must be an http(s) URL"),
+    apiKeySecret: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must name a Worker secret such as OPENAI_API_KEY").optional(),
+    timeoutMs: z.number().int().positive().max(900_000).default(60_000),
+  }),
+]);
+
+export const workflowSchema = z.strictObject({
+  id,
+  version: z.number().int().positive(),
+  description: z.string().optional(),
+  input: z.record(z.string(), json).optional(),
+  provider: providerSchema.default({ kind: "scripted", script: "default" }),
+  scripts: z.record(id, scriptSchema).default({}),
+  start: nodeId,
+  nodes: z.record(nodeId, nodeSchema).refine((n) => Object.keys(n).length > 0, "must hold at least one node"),
+  tools: z.record(toolName, toolSchema).default({}),
+  limits: z.strictObject({ maxSteps: z.number().int().positive().max(100_000).default(1000) }).default({ maxSteps: 1000 }),
+  policy: z.record(z.string(), json).optional(),
+});
+
+export type WorkflowDocument = z.output<typeof workflowSchema>;
+export type WorkflowNode = z.output<typeof nodeSchema>;
+export type ToolDefinition = z.output<typeof toolSchema>;
+export type ScriptedTurn = z.output<typeof scriptedTurn>;
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export type ParseResult = { ok: true; document: WorkflowDocument } | { ok: false; errors: ValidationIssue[] };
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), "") || "(root)";
+}
+
+/** Parses YAML or JSON text (or an already-parsed value) into a validated workflow document. */
+export function parseWorkflow(source: string | unknown): ParseResult {
+  let raw: unknown = source;
+  if (typeof source === "string") {
+    try {
+      raw = parseYaml(source, { maxAliasCount: 100 });
+    } catch (err) {
+      return { ok: false, errors: [{ path: "(root)", message: `not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}` }] };
+    }
+  }
+  const parsed = workflowSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, errors: parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+  }
+  const errors = checkGraph(parsed.data);
+  return errors.length ? { ok: false, errors } : { ok: true, document: parsed.data };
+}
+
+function successors(node: WorkflowNode): string[] {
+  switch (node.kind) {
+    case "branch":
+      return [...node.cases.map((c) => c.next), node.default];
+    case "end":
+      return [];
+    case "llm":
+    case "agent":
+    case "tool":
+      return node.onError ? [node.next, node.onError] : [node.next];
+    case "wait":
+      return [node.next];
+    default:
+      return [];
+  }
+}
+
+function checkGraph(doc: WorkflowDocument): ValidationIssue[] {
+  const errors: ValidationIssue[] = [];
+  const ids = new Set(Object.keys(doc.nodes));
+  if (!ids.has(doc.start)) errors.push({ path: "start", message: `names node "${doc.start}", which does not exist` });
+  for (const [nid, node] of Object.entries(doc.nodes)) {
+    const at = `nodes.${nid}`;
+    if (node.kind === "approval" || node.kind === "memory" || node.kind === "a2a") {
+      errors.push({ path: `${at}.kind`, message: `node kind "${node.kind}" is reserved and not supported yet` });
+      continue;
+    }
+    const refs: Array<[string, string]> = [];
+    if (node.kind === "branch") {
+      node.cases.forEach((c, i) => {
+        refs.push([`${at}.cases[${i}].next`, c.next]);
+        try {
+          compileExpression(c.when);
+        } catch (err) {
+          errors.push({ path: `${at}.cases[${i}].when`, message: (err as ExpressionError).message.split("\n")[0] });
+        }
+      });
+      refs.push([`${at}.default`, node.default]);
+    } else if (node.kind !== "end") {
+      refs.push([`${at}.next`, node.next]);
+      if ("onError" in node && node.onError) refs.push([`${at}.onError`, node.onError]);
+    }
+    for (const [path, target] of refs) if (!ids.has(target)) errors.push({ path, message: `names node "${target}", which does not exist` });
+    if (node.kind === "agent") {
+      node.tools.forEach((t, i) => {
+        if (!doc.tools[t]) errors.push({ path: `${at}.tools[${i}]`, message: `names tool "${t}", which is not defined under tools` });
+      });
+    }
+    if (node.kind === "tool" && !doc.tools[node.tool]) errors.push({ path: `${at}.tool`, message: `names tool "${node.tool}", which is not defined under tools` });
+  }
+  if (doc.provider.kind === "scripted" && Object.values(doc.nodes).some((n) => n.kind === "llm" || n.kind === "agent") && !doc.scripts[doc.provider.script]) {
+    errors.push({ path: "provider.script", message: `names script "${doc.provider.script}", which is not defined under scripts` });
+  }
+  if (errors.length) return errors;
+  // Every node reachable from start must be able to reach an end node: a cycle without an exit is an error.
+  const canFinish = new Set<string>();
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const [nid, node] of Object.entries(doc.nodes)) {
+      if (canFinish.has(nid)) continue;
+      if (node.kind === "end" || successors(node).some((s) => canFinish.has(s))) {
+        canFinish.add(nid);
+        changed = true;
+      }
+    }
+  }
+  const seen = new Set<string>([doc.start]);
+  const queue = [doc.start];
+  while (queue.length) {
+    const nid = queue.shift()!;
+    for (const s of successors(doc.nodes[nid])) if (!seen.has(s)) (seen.add(s), queue.push(s));
+  }
+  for (const nid of seen) {
+    if (!canFinish.has(nid)) errors.push({ path: `nodes.${nid}`, message: "cannot reach an end node (a cycle without an exit)" });
+  }
+  return errors;
+}

@@ -1,0 +1,5 @@
+// Worker secrets are not in wrangler.jsonc, so `wrangler types` on a machine without .dev.vars
+// cannot see them. They are declared here.
+interface Env {
+  WARDEN_JWT_SECRET: string;
+}

@@ -1,0 +1,13 @@
+import type { WorkflowDocument } from "../engine/workflow-schema.ts";
+import type { ModelProvider } from "./model-provider.ts";
+import { openAiCompatibleProvider } from "./openai-compatible-provider.ts";
+import { scriptedProvider } from "./scripted-provider.ts";
+
+export function providerFor(doc: WorkflowDocument): ModelProvider {
+  switch (doc.provider.kind) {
+    case "scripted":
+      return scriptedProvider;
+    case "openai":
+      return openAiCompatibleProvider;
+  }
+}
