@@ -29,6 +29,9 @@ export function runScope(s: RunState): Record<string, unknown> {
   return { input: s.input, nodes, run: { id: s.runId, workflow: s.workflow.id, tenant: s.tenant } };
 }
 
+/** A call interrupted by crashes this many times stops for a human instead of crashing the run forever. */
+export const MAX_INTERRUPTED_ATTEMPTS = 5;
+
 const append = (...events: NewEvent[]): Decision => ({ kind: "append", events });
 
 function callIdFor(s: RunState): string {
@@ -69,6 +72,9 @@ function continueCall(s: RunState, call: CallState, node: WorkflowNode & { onErr
           type: "run.needs_attention",
           data: { node: call.node, callId: call.callId, reason: `tool "${call.tool}" is atMostOnce and was interrupted before its result was recorded; a person must decide whether it took effect` },
         });
+      }
+      if (call.attempt >= MAX_INTERRUPTED_ATTEMPTS) {
+        return append({ type: "run.needs_attention", data: { node: call.node, callId: call.callId, reason: `${call.kind} call ${call.callId} was interrupted ${call.attempt} times; it may be crashing the run` } });
       }
       return retry();
     case "retry_due":

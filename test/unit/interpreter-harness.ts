@@ -1,0 +1,58 @@
+/**
+ * Drives the pure interpreter with fabricated observations, like the Durable Object does with
+ * real ones. Used by unit and property tests; no I/O.
+ */
+import { decide } from "../../src/engine/decide.ts";
+import type { NewEvent, RunEvent } from "../../src/engine/events.ts";
+import { apply, initialState } from "../../src/engine/fold.ts";
+import type { CallState, RunState } from "../../src/engine/run-state.ts";
+import { workflowSchema } from "../../src/engine/workflow-schema.ts";
+
+export type Observer = (call: CallState, state: RunState) => NewEvent;
+
+export const defaultObserver: Observer = (call) =>
+  call.kind === "llm"
+    ? { type: "llm.completed", data: { node: call.node, callId: call.callId, response: { text: '{"ok":true}', toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 } } } }
+    : { type: "tool.completed", data: { node: call.node, callId: call.callId, result: { status: 200, body: { echoed: call.args } } } };
+
+export function startEvent(doc: unknown, input: unknown = {}, at = 1_000): RunEvent {
+  return {
+    seq: 1,
+    type: "run.started",
+    at,
+    data: { runId: "run_test", tenant: "t", workflow: { id: "wf", version: 1, hash: "sha256:x" }, document: workflowSchema.parse(doc), input, actor: { sub: "u", roles: ["admin"] }, requestHash: "h" },
+  } as RunEvent;
+}
+
+export class Harness {
+  events: RunEvent[];
+  state: RunState;
+  clock: number;
+  constructor(doc: unknown, input: unknown = {}) {
+    const first = startEvent(doc, input);
+    this.events = [first];
+    this.state = initialState(first);
+    this.clock = first.at;
+  }
+  push(ev: NewEvent, tick = 1): RunEvent {
+    this.clock += tick;
+    const e = { seq: this.state.seq + 1, type: ev.type, at: this.clock, data: ev.data } as RunEvent;
+    this.state = apply(this.state, e);
+    this.events.push(e);
+    return e;
+  }
+  /** Runs until the interpreter waits or idles; fires due timers when `fireTimers`. */
+  run(observe: Observer = defaultObserver, opts: { fireTimers?: boolean; maxSteps?: number } = {}): RunState {
+    for (let i = 0; i < (opts.maxSteps ?? 10_000); i++) {
+      const d = decide(this.state);
+      if (d.kind === "append") for (const ev of d.events) this.push(ev);
+      else if (d.kind === "execute") this.push(observe(d.call, this.state));
+      else if (d.kind === "wait" && opts.fireTimers) {
+        const id = this.state.cursor?.timer?.timerId ?? this.state.call?.retryTimerId;
+        this.clock = Math.max(this.clock, d.until);
+        this.push({ type: "timer.fired", data: { timerId: id! } });
+      } else return this.state;
+    }
+    throw new Error("harness step limit");
+  }
+}
