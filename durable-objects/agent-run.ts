@@ -104,12 +104,12 @@ export class AgentRun extends DurableObject<Env> {
     return full;
   }
 
+  /** Fault injection (tests only): a hard abort kills the object; a stop leaves it idle until the test evicts it. */
   private trip(): void {
     const how = this.fault!.how;
     this.fault = null;
-    if (how === "abort") this.ctx.abort("fault injection: crash after append");
+    if (how === "abort") this.ctx.abort("fault injection");
     this.stopped = true;
-    throw new Error("fault injection: stopped");
   }
 
   private armAlarm(): void {
@@ -268,7 +268,10 @@ export class AgentRun extends DurableObject<Env> {
     } finally {
       this.inflight = null;
     }
-    if (this.fault?.at === "after-effect" && call.attempt >= 1 && this.state!.seq >= this.fault.seq) this.trip();
+    if (this.fault?.at === "after-effect" && this.state!.seq >= this.fault.seq) {
+      this.trip();
+      return;
+    }
     this.append([outcome]);
   }
 

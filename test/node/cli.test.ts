@@ -1,0 +1,305 @@
+/**
+ * The `warden` CLI as a user runs it (a child process), the example workflows, and the
+ * example services. The events log for replay is produced by driving the pure interpreter
+ * with fabricated observations, exactly as the AgentRun Durable Object records real ones.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decide } from "../../src/engine/decide.ts";
+import type { NewEvent, RunEvent } from "../../src/engine/events.ts";
+import { apply, initialState } from "../../src/engine/fold.ts";
+import { validateInput } from "../../src/engine/input-schema.ts";
+import type { CallState, RunState } from "../../src/engine/run-state.ts";
+import { parseWorkflow, workflowSchema } from "../../src/engine/workflow-schema.ts";
+// @ts-expect-error: plain ESM module without type declarations
+import { startExampleServices } from "../../scripts/example-services.mjs";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CLI = join(ROOT, "cli/warden.mjs");
+const SECRET = "cli-test-secret-cli-test-secret-0123456789";
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "warden-cli-"));
+  writeFileSync(join(tmp, ".dev.vars"), `# test\nWARDEN_JWT_SECRET=${SECRET}\nFRAUD_KEY=k\n`);
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function warden(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
+  const env: Record<string, string | undefined> = { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, WARDEN_DEV_VARS: join(tmp, ".dev.vars"), ...opts.env };
+  delete env.WARDEN_TOKEN;
+  if (opts.env?.WARDEN_TOKEN) env.WARDEN_TOKEN = opts.env.WARDEN_TOKEN;
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: tmp, env, input: opts.input ?? "", encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// ---------------------------------------------------------------- an events log from the interpreter
+
+const DOC = {
+  id: "cli-replay",
+  version: 1,
+  provider: { kind: "scripted", script: "s" },
+  scripts: { s: { turns: [{ text: "unused: observations are fabricated below" }] } },
+  start: "assess",
+  nodes: {
+    assess: { kind: "agent", model: "m", prompt: "Claim {{input.claimId}}", tools: ["lookup"], next: "route" },
+    route: { kind: "branch", cases: [{ when: "nodes.assess.output.recommendation == 'pay'", next: "pay" }], default: "deny" },
+    pay: { kind: "tool", tool: "pay", args: { claimId: "{{input.claimId}}", amount: "{{input.amount}}" }, next: "paid" },
+    deny: { kind: "end", output: { status: "denied" } },
+    paid: { kind: "end", output: { status: "paid", payout: "{{nodes.pay.output}}" } },
+  },
+  tools: { lookup: { kind: "builtin", builtin: "echo" }, pay: { kind: "builtin", builtin: "echo", atMostOnce: true } },
+};
+
+function observe(call: CallState, state: RunState): NewEvent {
+  if (call.kind === "llm") {
+    const first = state.counters.llmCalls === 1;
+    const response = first
+      ? { text: null, toolCalls: [{ id: "call_0_0", name: "lookup", args: { claimId: "C-1" } }], usage: { inputTokens: 1, outputTokens: 1 } }
+      : { text: '{"recommendation":"pay"}', toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 } };
+    return { type: "llm.completed", data: { node: call.node, callId: call.callId, response } };
+  }
+  return { type: "tool.completed", data: { node: call.node, callId: call.callId, result: { status: 200, body: { ok: true, args: call.args } } } };
+}
+
+function buildLog(): RunEvent[] {
+  const first = {
+    seq: 1,
+    type: "run.started",
+    at: 1_700_000_000_000,
+    data: { runId: "run_cli", tenant: "demo", workflow: { id: DOC.id, version: 1, hash: "sha256:test" }, document: workflowSchema.parse(DOC), input: { claimId: "C-1", amount: 120 }, actor: { sub: "t", roles: ["admin"] }, requestHash: "h" },
+  } as RunEvent;
+  const events: RunEvent[] = [first];
+  let state = initialState(first);
+  const push = (ev: NewEvent) => {
+    const e = { seq: state.seq + 1, type: ev.type, at: state.lastAt + 5, data: ev.data } as RunEvent;
+    state = apply(state, e);
+    events.push(e);
+  };
+  for (let i = 0; i < 200; i++) {
+    const d = decide(state);
+    if (d.kind === "append") d.events.forEach(push);
+    else if (d.kind === "execute") push(observe(d.call, state));
+    else break;
+  }
+  expect(state.status).toBe("completed");
+  return events;
+}
+
+const jsonl = (events: unknown[]) => events.map((e) => JSON.stringify(e)).join("\n") + "\n";
+
+describe("warden replay", () => {
+  const events = buildLog();
+  const decisions = events.filter((e) => !["run.started", "llm.completed", "tool.completed"].includes(e.type)).length;
+
+  it("reproduces every decision of an untouched log (file and stdin)", () => {
+    const file = join(tmp, "ok.jsonl");
+    writeFileSync(file, jsonl(events));
+    const r = warden(["replay", file]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`replayed ${events.length} events: ${decisions} decisions reproduced; final status completed`);
+    const s = warden(["replay", "-"], { input: jsonl(events) });
+    expect(s.code).toBe(0);
+    expect(s.stdout).toContain(`replayed ${events.length} events`);
+  });
+
+  it("exits 2 naming the seq when a branch decision was tampered with", () => {
+    const tampered = structuredClone(events);
+    const branch = tampered.find((e) => e.type === "node.completed" && e.data.node === "route")!;
+    expect(branch.type === "node.completed" && branch.data.next).toBe("pay");
+    (branch.data as { next: string }).next = "deny";
+    writeFileSync(join(tmp, "bad-branch.jsonl"), jsonl(tampered));
+    const r = warden(["replay", join(tmp, "bad-branch.jsonl")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`seq ${branch.seq}`);
+    expect(r.stderr).toMatch(/expected: node\.completed .*"next":"pay"/);
+    expect(r.stderr).toMatch(/actual: +node\.completed .*"next":"deny"/);
+    expect(r.stdout).toBe("");
+  });
+
+  it("exits 2 naming the seq when tool arguments were tampered with", () => {
+    const tampered = structuredClone(events);
+    const pay = tampered.find((e) => e.type === "tool.started" && e.data.tool === "pay")!;
+    (pay.data as { args: { amount: number } }).args.amount = 99_999;
+    writeFileSync(join(tmp, "bad-args.jsonl"), jsonl(tampered));
+    const r = warden(["replay", join(tmp, "bad-args.jsonl")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`first divergent event: seq ${pay.seq}`);
+    expect(r.stderr).toContain("99999");
+  });
+
+  it("exits 2 when a decision the interpreter would not make is inserted", () => {
+    const cut = events.findIndex((e) => e.type === "run.completed");
+    const forged = [...events.slice(0, cut), { seq: events[cut].seq, type: "run.failed", at: events[cut].at, data: { error: { message: "forged" } } }];
+    const r = warden(["replay", "-"], { input: jsonl(forged) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`seq ${events[cut].seq}`);
+  });
+
+  it("exits 1 naming the line for malformed input", () => {
+    const lines = jsonl(events).split("\n");
+    const broken = [lines[0], lines[1], "{not json", ...lines.slice(2)].join("\n");
+    const r = warden(["replay", "-"], { input: broken });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^line 3: not valid JSON/);
+
+    const badData = structuredClone(events);
+    delete (badData[3].data as { node?: string }).node;
+    const s = warden(["replay", "-"], { input: "\n" + jsonl(badData) });
+    expect(s.code).toBe(1);
+    expect(s.stderr).toContain("line 5:");
+    expect(s.stderr).toContain("data.node");
+
+    const gap = warden(["replay", "-"], { input: jsonl([events[0], events[2]]) });
+    expect(gap.code).toBe(1);
+    expect(gap.stderr).toContain("line 2: event seq 3 where seq 2 was expected");
+
+    expect(warden(["replay", "-"], { input: "" }).code).toBe(1);
+    const missing = warden(["replay", join(tmp, "nope.jsonl")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no such file");
+  });
+});
+
+describe("warden token", () => {
+  it("mints a token that verifies against the .dev.vars secret", async () => {
+    const r = warden(["token", "--tenant", "acme", "--role", "operator", "--role", "auditor", "--sub", "alice"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(SECRET), { issuer: "warden", audience: "warden-api", algorithms: ["HS256"] });
+    expect(payload).toMatchObject({ sub: "alice", tenant: "acme", roles: ["operator", "auditor"] });
+    await expect(jwtVerify(r.stdout.trim(), new TextEncoder().encode(`${SECRET}x`))).rejects.toThrow();
+  });
+
+  it("defaults to an admin of tenant demo and rejects bad claims or a missing secret", async () => {
+    const r = warden(["token"]);
+    const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(SECRET), { issuer: "warden", audience: "warden-api" });
+    expect(payload).toMatchObject({ tenant: "demo", roles: ["admin"] });
+    const bad = warden(["token", "--role", "root"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("roles.0");
+    const none = warden(["token"], { env: { WARDEN_DEV_VARS: join(tmp, "missing.vars") } });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("missing.vars");
+  });
+});
+
+describe("warden API commands", () => {
+  let server: Server;
+  let url: string;
+  const seen: Array<{ method: string; path: string; auth: string | undefined; type: string | undefined; key: string | undefined; body: string }> = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        seen.push({ method: req.method!, path: req.url!, auth: req.headers.authorization, type: req.headers["content-type"], key: req.headers["idempotency-key"] as string | undefined, body });
+        if (req.url === "/v1/workflows" && req.method === "POST") {
+          res.writeHead(422, { "content-type": "application/problem+json" });
+          return res.end(JSON.stringify({ type: "urn:warden:problem:invalid", title: "Invalid workflow", status: 422, detail: "the workflow document has 1 error(s)", errors: [{ path: "nodes.a.next", message: 'names node "b", which does not exist' }] }));
+        }
+        res.writeHead(201, { "content-type": "application/json" });
+        res.end(JSON.stringify({ id: "run_x", status: "running" }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("prints API problems with status, title, detail and each error, exit 1", () => {
+    const r = warden(["workflows", "publish", join(ROOT, "examples/hello.yaml")], { env: { WARDEN_URL: url, WARDEN_TOKEN: "tok" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: 422 Invalid workflow: the workflow document has 1 error(s)");
+    expect(r.stderr).toContain('  - nodes.a.next: names node "b", which does not exist');
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ method: "POST", path: "/v1/workflows", auth: "Bearer tok", type: "application/yaml" });
+    expect(last.body).toBe(readFileSync(join(ROOT, "examples/hello.yaml"), "utf8"));
+  });
+
+  it("starts a run with input, an idempotency key and a minted token", async () => {
+    const r = warden(["runs", "start", "hello@1", "--input", join(ROOT, "examples/hello.input.json"), "--idempotency-key", "k-1"], { env: { WARDEN_URL: `${url}/` } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ id: "run_x", status: "running" });
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ method: "POST", path: "/v1/runs", key: "k-1", type: "application/json" });
+    expect(JSON.parse(last.body)).toEqual({ workflow: "hello@1", input: { name: "Ada" } });
+    const { payload } = await jwtVerify(last.auth!.replace("Bearer ", ""), new TextEncoder().encode(SECRET), { issuer: "warden", audience: "warden-api" });
+    expect(payload).toMatchObject({ tenant: "demo", roles: ["admin"] });
+  });
+
+  it("passes query and reason through, and explains an unreachable server", () => {
+    expect(warden(["runs", "list", "--workflow", "hello", "--status", "completed"], { env: { WARDEN_URL: url } }).code).toBe(0);
+    expect(seen.at(-1)!.path).toBe("/v1/runs?workflow=hello&status=completed");
+    expect(warden(["runs", "halt", "run_x", "--reason", "stop it"], { env: { WARDEN_URL: url } }).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "POST", path: "/v1/runs/run_x/halt", body: '{"reason":"stop it"}' });
+    const down = warden(["workflows", "list"], { env: { WARDEN_URL: "http://127.0.0.1:9" } });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain("cannot reach Warden at http://127.0.0.1:9");
+  });
+
+  it("prints usage for help and no arguments, and fails on unknown commands", () => {
+    for (const args of [[], ["help"]]) {
+      const r = warden(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("warden replay FILE|-");
+      expect(r.stdout).toContain("WARDEN_DEV_VARS");
+    }
+    const bad = warden(["frobnicate"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('unknown command "frobnicate"');
+    expect(warden(["runs", "get"]).stderr).toContain("usage: warden runs get ID");
+  });
+});
+
+describe("examples", () => {
+  const files = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml"));
+
+  it("has the claims-triage and hello examples", () => {
+    expect(files).toEqual(expect.arrayContaining(["claims-triage.yaml", "hello.yaml"]));
+  });
+
+  it.each(files)("%s parses, and its input example matches its input schema", (f) => {
+    const parsed = parseWorkflow(readFileSync(join(ROOT, "examples", f), "utf8"));
+    expect(parsed.ok ? [] : parsed.errors).toEqual([]);
+    if (!parsed.ok) return;
+    expect(`${parsed.document.id}.yaml`).toBe(f);
+    const input = JSON.parse(readFileSync(join(ROOT, "examples", f.replace(/\.yaml$/, ".input.json")), "utf8"));
+    expect(validateInput(parsed.document.input, input)).toEqual([]);
+    expect(validateInput(parsed.document.input, {}).length).toBeGreaterThan(0);
+  });
+});
+
+describe("example services", () => {
+  let svc: { url: string; close: () => Promise<void> };
+  const lines: string[] = [];
+  beforeAll(async () => {
+    svc = await startExampleServices(0, { fraudKey: "fk", log: (l: string) => lines.push(l) });
+  });
+  afterAll(() => svc.close());
+
+  it("serves claims, fraud (with its key) and idempotent payouts", async () => {
+    const claim = await fetch(`${svc.url}/api/claims/CLM-1001`);
+    expect(await claim.json()).toMatchObject({ claimId: "CLM-1001", covered: true });
+    const noKey = await fetch(`${svc.url}/score`, { method: "POST", body: JSON.stringify({ claimId: "CLM-1001" }) });
+    expect(noKey.status).toBe(401);
+    const score = await fetch(`${svc.url}/score`, { method: "POST", headers: { authorization: "Bearer fk" }, body: JSON.stringify({ claimId: "CLM-1001" }) });
+    expect(await score.json()).toMatchObject({ band: "low" });
+    const pay = () => fetch(`${svc.url}/payouts`, { method: "POST", headers: { "idempotency-key": "run_1/pay#1.1" }, body: JSON.stringify({ claimId: "CLM-1001", amount: 4200 }) });
+    const a = await pay();
+    const b = await pay();
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(200);
+    const [pa, pb] = [await a.json(), await b.json()];
+    expect(pb.payoutId).toBe(pa.payoutId);
+    expect(pb.replayed).toBe(true);
+    expect(lines).toContain("POST /payouts host=127.0.0.1 idempotency-key=run_1/pay#1.1 -> 201");
+  });
+});
