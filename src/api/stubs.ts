@@ -1,3 +1,14 @@
-/** Durable Object stubs by name: a run by its id, a registry by its tenant. */
-export const runStub = (env: Env, runId: string) => env.AGENT_RUN.get(env.AGENT_RUN.idFromName(runId));
-export const registryStub = (env: Env, tenant: string) => env.TENANT_REGISTRY.get(env.TENANT_REGISTRY.idFromName(tenant));
+/**
+ * Durable Object stubs by name: a run by its id, a registry by its tenant. Typed with the
+ * objects' own method signatures (RPC's structural result types lose the discriminated unions).
+ */
+import type { AgentRun } from "../../durable-objects/agent-run.ts";
+import type { TenantRegistry } from "../../durable-objects/tenant-registry.ts";
+
+type Methods<T, K extends keyof T> = { [M in K]: T[M] };
+
+export type RunRpc = Methods<AgentRun, "start" | "summary" | "events" | "control" | "resolve" | "injectFault">;
+export type RegistryRpc = Methods<TenantRegistry, "publish" | "workflow" | "listWorkflows" | "indexRun" | "listRuns">;
+
+export const runStub = (env: Env, runId: string): RunRpc => env.AGENT_RUN.get(env.AGENT_RUN.idFromName(runId)) as unknown as RunRpc;
+export const registryStub = (env: Env, tenant: string): RegistryRpc => env.TENANT_REGISTRY.get(env.TENANT_REGISTRY.idFromName(tenant)) as unknown as RegistryRpc;

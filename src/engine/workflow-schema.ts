@@ -193,9 +193,9 @@ function checkGraph(doc: WorkflowDocument): ValidationIssue[] {
         }
       });
       refs.push([`${at}.default`, node.default]);
-    } else if (node.kind !== "end") {
+    } else if (node.kind === "llm" || node.kind === "agent" || node.kind === "tool" || node.kind === "wait") {
       refs.push([`${at}.next`, node.next]);
-      if ("onError" in node && node.onError) refs.push([`${at}.onError`, node.onError]);
+      if (node.kind !== "wait" && node.onError) refs.push([`${at}.onError`, node.onError]);
     }
     for (const [path, target] of refs) if (!ids.has(target)) errors.push({ path, message: `names node "${target}", which does not exist` });
     if (node.kind === "agent") {

@@ -3,7 +3,7 @@
  * example services. The events log for replay is produced by driving the pure interpreter
  * with fabricated observations, exactly as the AgentRun Durable Object records real ones.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -30,12 +30,24 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function warden(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
+/** Runs the CLI as a child process (asynchronously: some tests serve HTTP from this process). */
+function warden(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: Record<string, string | undefined> = { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, WARDEN_DEV_VARS: join(tmp, ".dev.vars"), ...opts.env };
-  delete env.WARDEN_TOKEN;
-  if (opts.env?.WARDEN_TOKEN) env.WARDEN_TOKEN = opts.env.WARDEN_TOKEN;
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: tmp, env, input: opts.input ?? "", encoding: "utf8", timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  if (!opts.env?.WARDEN_TOKEN) delete env.WARDEN_TOKEN;
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? "");
+  });
 }
 
 // ---------------------------------------------------------------- an events log from the interpreter
@@ -97,25 +109,25 @@ describe("warden replay", () => {
   const events = buildLog();
   const decisions = events.filter((e) => !["run.started", "llm.completed", "tool.completed"].includes(e.type)).length;
 
-  it("reproduces every decision of an untouched log (file and stdin)", () => {
+  it("reproduces every decision of an untouched log (file and stdin)", async () => {
     const file = join(tmp, "ok.jsonl");
     writeFileSync(file, jsonl(events));
-    const r = warden(["replay", file]);
+    const r = await warden(["replay", file]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(`replayed ${events.length} events: ${decisions} decisions reproduced; final status completed`);
-    const s = warden(["replay", "-"], { input: jsonl(events) });
+    const s = await warden(["replay", "-"], { input: jsonl(events) });
     expect(s.code).toBe(0);
     expect(s.stdout).toContain(`replayed ${events.length} events`);
   });
 
-  it("exits 2 naming the seq when a branch decision was tampered with", () => {
+  it("exits 2 naming the seq when a branch decision was tampered with", async () => {
     const tampered = structuredClone(events);
     const branch = tampered.find((e) => e.type === "node.completed" && e.data.node === "route")!;
     expect(branch.type === "node.completed" && branch.data.next).toBe("pay");
     (branch.data as { next: string }).next = "deny";
     writeFileSync(join(tmp, "bad-branch.jsonl"), jsonl(tampered));
-    const r = warden(["replay", join(tmp, "bad-branch.jsonl")]);
+    const r = await warden(["replay", join(tmp, "bad-branch.jsonl")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`seq ${branch.seq}`);
     expect(r.stderr).toMatch(/expected: node\.completed .*"next":"pay"/);
@@ -123,45 +135,45 @@ describe("warden replay", () => {
     expect(r.stdout).toBe("");
   });
 
-  it("exits 2 naming the seq when tool arguments were tampered with", () => {
+  it("exits 2 naming the seq when tool arguments were tampered with", async () => {
     const tampered = structuredClone(events);
     const pay = tampered.find((e) => e.type === "tool.started" && e.data.tool === "pay")!;
     (pay.data as { args: { amount: number } }).args.amount = 99_999;
     writeFileSync(join(tmp, "bad-args.jsonl"), jsonl(tampered));
-    const r = warden(["replay", join(tmp, "bad-args.jsonl")]);
+    const r = await warden(["replay", join(tmp, "bad-args.jsonl")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`first divergent event: seq ${pay.seq}`);
     expect(r.stderr).toContain("99999");
   });
 
-  it("exits 2 when a decision the interpreter would not make is inserted", () => {
+  it("exits 2 when a decision the interpreter would not make is inserted", async () => {
     const cut = events.findIndex((e) => e.type === "run.completed");
     const forged = [...events.slice(0, cut), { seq: events[cut].seq, type: "run.failed", at: events[cut].at, data: { error: { message: "forged" } } }];
-    const r = warden(["replay", "-"], { input: jsonl(forged) });
+    const r = await warden(["replay", "-"], { input: jsonl(forged) });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`seq ${events[cut].seq}`);
   });
 
-  it("exits 1 naming the line for malformed input", () => {
+  it("exits 1 naming the line for malformed input", async () => {
     const lines = jsonl(events).split("\n");
     const broken = [lines[0], lines[1], "{not json", ...lines.slice(2)].join("\n");
-    const r = warden(["replay", "-"], { input: broken });
+    const r = await warden(["replay", "-"], { input: broken });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^line 3: not valid JSON/);
 
     const badData = structuredClone(events);
     delete (badData[3].data as { node?: string }).node;
-    const s = warden(["replay", "-"], { input: "\n" + jsonl(badData) });
+    const s = await warden(["replay", "-"], { input: "\n" + jsonl(badData) });
     expect(s.code).toBe(1);
     expect(s.stderr).toContain("line 5:");
     expect(s.stderr).toContain("data.node");
 
-    const gap = warden(["replay", "-"], { input: jsonl([events[0], events[2]]) });
+    const gap = await warden(["replay", "-"], { input: jsonl([events[0], events[2]]) });
     expect(gap.code).toBe(1);
     expect(gap.stderr).toContain("line 2: event seq 3 where seq 2 was expected");
 
-    expect(warden(["replay", "-"], { input: "" }).code).toBe(1);
-    const missing = warden(["replay", join(tmp, "nope.jsonl")]);
+    expect((await warden(["replay", "-"], { input: "" })).code).toBe(1);
+    const missing = await warden(["replay", join(tmp, "nope.jsonl")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no such file");
   });
@@ -169,7 +181,7 @@ describe("warden replay", () => {
 
 describe("warden token", () => {
   it("mints a token that verifies against the .dev.vars secret", async () => {
-    const r = warden(["token", "--tenant", "acme", "--role", "operator", "--role", "auditor", "--sub", "alice"]);
+    const r = await warden(["token", "--tenant", "acme", "--role", "operator", "--role", "auditor", "--sub", "alice"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(SECRET), { issuer: "warden", audience: "warden-api", algorithms: ["HS256"] });
@@ -178,13 +190,13 @@ describe("warden token", () => {
   });
 
   it("defaults to an admin of tenant demo and rejects bad claims or a missing secret", async () => {
-    const r = warden(["token"]);
+    const r = await warden(["token"]);
     const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(SECRET), { issuer: "warden", audience: "warden-api" });
     expect(payload).toMatchObject({ tenant: "demo", roles: ["admin"] });
-    const bad = warden(["token", "--role", "root"]);
+    const bad = await warden(["token", "--role", "root"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("roles.0");
-    const none = warden(["token"], { env: { WARDEN_DEV_VARS: join(tmp, "missing.vars") } });
+    const none = await warden(["token"], { env: { WARDEN_DEV_VARS: join(tmp, "missing.vars") } });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain("missing.vars");
   });
@@ -213,8 +225,8 @@ describe("warden API commands", () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  it("prints API problems with status, title, detail and each error, exit 1", () => {
-    const r = warden(["workflows", "publish", join(ROOT, "examples/hello.yaml")], { env: { WARDEN_URL: url, WARDEN_TOKEN: "tok" } });
+  it("prints API problems with status, title, detail and each error, exit 1", async () => {
+    const r = await warden(["workflows", "publish", join(ROOT, "examples/hello.yaml")], { env: { WARDEN_URL: url, WARDEN_TOKEN: "tok" } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("error: 422 Invalid workflow: the workflow document has 1 error(s)");
     expect(r.stderr).toContain('  - nodes.a.next: names node "b", which does not exist');
@@ -224,7 +236,7 @@ describe("warden API commands", () => {
   });
 
   it("starts a run with input, an idempotency key and a minted token", async () => {
-    const r = warden(["runs", "start", "hello@1", "--input", join(ROOT, "examples/hello.input.json"), "--idempotency-key", "k-1"], { env: { WARDEN_URL: `${url}/` } });
+    const r = await warden(["runs", "start", "hello@1", "--input", join(ROOT, "examples/hello.input.json"), "--idempotency-key", "k-1"], { env: { WARDEN_URL: `${url}/` } });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ id: "run_x", status: "running" });
@@ -235,34 +247,34 @@ describe("warden API commands", () => {
     expect(payload).toMatchObject({ tenant: "demo", roles: ["admin"] });
   });
 
-  it("passes query and reason through, and explains an unreachable server", () => {
-    expect(warden(["runs", "list", "--workflow", "hello", "--status", "completed"], { env: { WARDEN_URL: url } }).code).toBe(0);
+  it("passes query and reason through, and explains an unreachable server", async () => {
+    expect((await warden(["runs", "list", "--workflow", "hello", "--status", "completed"], { env: { WARDEN_URL: url } })).code).toBe(0);
     expect(seen.at(-1)!.path).toBe("/v1/runs?workflow=hello&status=completed");
-    expect(warden(["runs", "halt", "run_x", "--reason", "stop it"], { env: { WARDEN_URL: url } }).code).toBe(0);
+    expect((await warden(["runs", "halt", "run_x", "--reason", "stop it"], { env: { WARDEN_URL: url } })).code).toBe(0);
     expect(seen.at(-1)).toMatchObject({ method: "POST", path: "/v1/runs/run_x/halt", body: '{"reason":"stop it"}' });
-    const down = warden(["workflows", "list"], { env: { WARDEN_URL: "http://127.0.0.1:9" } });
+    const down = await warden(["workflows", "list"], { env: { WARDEN_URL: "http://127.0.0.1:9" } });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("cannot reach Warden at http://127.0.0.1:9");
   });
 
-  it("prints usage for help and no arguments, and fails on unknown commands", () => {
+  it("prints usage for help and no arguments, and fails on unknown commands", async () => {
     for (const args of [[], ["help"]]) {
-      const r = warden(args);
+      const r = await warden(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("warden replay FILE|-");
       expect(r.stdout).toContain("WARDEN_DEV_VARS");
     }
-    const bad = warden(["frobnicate"]);
+    const bad = await warden(["frobnicate"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('unknown command "frobnicate"');
-    expect(warden(["runs", "get"]).stderr).toContain("usage: warden runs get ID");
+    expect((await warden(["runs", "get"])).stderr).toContain("usage: warden runs get ID");
   });
 });
 
 describe("examples", () => {
   const files = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".yaml"));
 
-  it("has the claims-triage and hello examples", () => {
+  it("has the claims-triage and hello examples", async () => {
     expect(files).toEqual(expect.arrayContaining(["claims-triage.yaml", "hello.yaml"]));
   });
 

@@ -11,7 +11,7 @@ import { runIdForKey } from "../../src/api/run-ids.ts";
 import { parseEvent } from "../../src/engine/events.ts";
 import { replay } from "../../src/engine/replay.ts";
 import type { Fault } from "../../durable-objects/agent-run.ts";
-import { events, publish, recordedCalls, runStubFor, settle, startRun, tokenFor } from "./helpers.ts";
+import { events, publish, recordedCalls, runRpc, runStubFor, settle, startRun, tokenFor } from "./helpers.ts";
 
 const TENANT = "crashy";
 
@@ -42,7 +42,7 @@ const EXPECTED_OUTPUT = { risk: "low", recommendation: "pay", paid: true };
 
 async function runWithFault(token: string, key: string, fault: Fault | null, evict: boolean) {
   const runId = await runIdForKey(TENANT, key);
-  if (fault) await runStubFor(runId).injectFault(fault);
+  if (fault) await runRpc(runId).injectFault(fault);
   await startRun(token, "crash-flow", { claimId: `C-${key}` }, { "idempotency-key": key });
   if (evict) {
     // wait for the injected stop, then evict the object (its in-memory state is gone)
@@ -137,7 +137,7 @@ describe("crash recovery", () => {
     })();
     const payStart = base.find((e) => e.type === "tool.started" && e.data.tool === "payments.create")!.seq;
     const runId = await runIdForKey(TENANT, "amo-1");
-    await runStubFor(runId).injectFault({ at: "after-effect", seq: payStart, how: "abort" });
+    await runRpc(runId).injectFault({ at: "after-effect", seq: payStart, how: "abort" });
     await startRun(token, "crash-flow-amo", { claimId: "amo-1" }, { "idempotency-key": "amo-1" });
     const stuck = await settle(token, runId);
     expect(stuck.status).toBe("needs_attention");

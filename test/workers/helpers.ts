@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import { runStub } from "../../src/api/stubs.ts";
 import { mintToken, type Role } from "../../src/auth/tokens.ts";
 
 export async function tokenFor(tenant: string, roles: Role[] = ["admin"], sub = `user-${tenant}`) {
@@ -30,6 +31,7 @@ export async function startRun(token: string, workflow: string, input: unknown, 
 }
 
 export const runStubFor = (runId: string) => env.AGENT_RUN.get(env.AGENT_RUN.idFromName(runId));
+export const runRpc = (runId: string) => runStub(env, runId);
 
 export async function getRun(token: string, id: string) {
   const res = await api(`/v1/runs/${id}`, { token });

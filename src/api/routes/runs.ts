@@ -57,7 +57,8 @@ runRoutes.get("/:id", async (c) => {
   const id = c.req.param("id");
   if (!RUN_ID.test(id)) return problem(c, 404, "Not Found", "no such run");
   const res = await runStub(c.env, id).summary(c.get("principal").tenant);
-  return res.ok ? c.json(res.value) : problemResponse(res.problem, c.req.path);
+  if (!res.ok) return problemResponse(res.problem, c.req.path);
+  return c.json(res.value);
 });
 
 runRoutes.get("/:id/events", async (c) => {
@@ -88,7 +89,8 @@ for (const action of ["pause", "resume", "halt"] as const) {
     if (body instanceof Response) return body;
     const p = c.get("principal");
     const res = await runStub(c.env, c.req.param("id")).control(p.tenant, action, { sub: p.sub, roles: p.roles }, body.reason);
-    return res.ok ? c.json(res.value) : problemResponse(res.problem, c.req.path);
+    if (!res.ok) return problemResponse(res.problem, c.req.path);
+    return c.json(res.value);
   });
 }
 
@@ -97,5 +99,6 @@ runRoutes.post("/:id/resolve", requireRole("admin", "operator"), async (c) => {
   if (body instanceof Response) return body;
   const p = c.get("principal");
   const res = await runStub(c.env, c.req.param("id")).resolve(p.tenant, { sub: p.sub, roles: p.roles }, body.action, body.result, body.comment);
-  return res.ok ? c.json(res.value) : problemResponse(res.problem, c.req.path);
+  if (!res.ok) return problemResponse(res.problem, c.req.path);
+  return c.json(res.value);
 });

@@ -1,0 +1,7 @@
+// Bindings the test configuration adds (vitest.config.ts): the fake services' base URL and a test secret.
+declare namespace Cloudflare {
+  interface Env {
+    FAKE_SERVICES_URL: string;
+    FRAUD_KEY: string;
+  }
+}
