@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { ensureDevVars, randomSecret, REPO_ROOT } from "../cli/dev-vars.mjs";
 import { startExampleServices } from "./example-services.mjs";
 

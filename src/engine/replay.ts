@@ -13,8 +13,17 @@ export type ReplayResult =
   | { ok: true; state: RunState; events: number; decisions: number }
   | { ok: false; seq: number; expected: NewEvent | string; actual: { type: string; data: unknown }; state: RunState; message: string };
 
+export class ReplayError extends Error {}
+
+/** Replays a log. A log that cannot be folded at all (empty, gap, impossible event) throws ReplayError naming the seq. */
 export function replay(events: readonly RunEvent[]): ReplayResult {
-  let state = initialState(events[0]);
+  if (!events.length) throw new ReplayError("the log is empty: a run starts with run.started");
+  let state: RunState;
+  try {
+    state = initialState(events[0]);
+  } catch (err) {
+    throw new ReplayError(`seq ${events[0].seq}: ${(err as Error).message}`);
+  }
   let expected: NewEvent[] = [];
   let decisions = 0;
   for (let i = 1; i < events.length; i++) {
@@ -37,7 +46,11 @@ export function replay(events: readonly RunEvent[]): ReplayResult {
       const want = expected[0];
       return { ok: false, seq: e.seq, expected: want, actual: { type: e.type, data: e.data }, state, message: `seq ${e.seq}: the log records ${e.type} where the interpreter still decides ${want.type}` };
     }
-    state = apply(state, e);
+    try {
+      state = apply(state, e);
+    } catch (err) {
+      throw new ReplayError(`seq ${e.seq}: ${e.type} cannot be applied: ${(err as Error).message}`);
+    }
   }
   return { ok: true, state, events: events.length, decisions };
 }

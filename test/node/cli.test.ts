@@ -32,7 +32,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs the CLI as a child process (asynchronously: some tests serve HTTP from this process). */
 function warden(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: Record<string, string | undefined> = { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, WARDEN_DEV_VARS: join(tmp, ".dev.vars"), ...opts.env };
+  const env = { ...process.env, PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, WARDEN_DEV_VARS: join(tmp, ".dev.vars"), ...opts.env } as NodeJS.ProcessEnv;
   if (!opts.env?.WARDEN_TOKEN) delete env.WARDEN_TOKEN;
   return new Promise((done, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env, stdio: ["pipe", "pipe", "pipe"] });
@@ -309,7 +309,7 @@ describe("example services", () => {
     const b = await pay();
     expect(a.status).toBe(201);
     expect(b.status).toBe(200);
-    const [pa, pb] = [await a.json(), await b.json()];
+    const [pa, pb] = [(await a.json()) as { payoutId: string }, (await b.json()) as { payoutId: string; replayed?: boolean }];
     expect(pb.payoutId).toBe(pa.payoutId);
     expect(pb.replayed).toBe(true);
     expect(lines).toContain("POST /payouts host=127.0.0.1 idempotency-key=run_1/pay#1.1 -> 201");

@@ -223,3 +223,18 @@ describe("replay", () => {
     );
   });
 });
+
+describe("replay of logs that cannot be folded", () => {
+  it("throws ReplayError naming the seq for an empty log, a gap, or an impossible event", async () => {
+    const { ReplayError } = await import("../../src/engine/replay.ts");
+    expect(() => replay([])).toThrow(ReplayError);
+    const h = new Harness(agentDoc, { claimId: "C", amount: 50 });
+    h.run(agentObserver, { fireTimers: true });
+    const gap = h.events.filter((e) => e.seq !== 3);
+    expect(() => replay(gap)).toThrow(/seq 4: .*gap/);
+    const impossible = structuredClone(h.events);
+    impossible.splice(2, 0, { ...impossible[0], seq: 3 });
+    impossible.forEach((e, i) => (e.seq = i + 1));
+    expect(() => replay(impossible)).toThrow(/seq 3: run.started cannot be applied/);
+  });
+});
