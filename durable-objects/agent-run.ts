@@ -7,7 +7,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { CallFailure } from "../src/engine/call-failure.ts";
-import { decide, runScope } from "../src/engine/decide.ts";
+import { decide, runScope, type Decision } from "../src/engine/decide.ts";
 import { parseEvent, type Actor, type NewEvent, type RunEvent } from "../src/engine/events.ts";
 import { apply, initialState } from "../src/engine/fold.ts";
 import type { CallState, RunState } from "../src/engine/run-state.ts";
@@ -21,7 +21,8 @@ import { executeTool } from "../src/tools/execute-tool.ts";
 import { parseHostMap } from "../src/tools/outbound.ts";
 
 const LEASE_MS = 30_000;
-const MAX_DECISIONS_PER_TURN = 500;
+const MAX_EVENTS_PER_TRANSACTION = 200;
+const MAX_TRANSACTIONS_PER_TURN = 50;
 const LEASE = "lease";
 const OUTBOX = "outbox";
 
@@ -92,17 +93,43 @@ export class AgentRun extends DurableObject<Env> {
       s = apply(s, e);
       full.push(e);
     }
+    this.commit(s0, full, s);
+    return full;
+  }
+
+  /**
+   * Decides as far as the interpreter can without I/O and records all of it in one
+   * transaction: a step is one transaction before its call and one after.
+   */
+  private decideAndCommit(): Decision {
+    const s0 = this.state!;
+    const at = Math.max(Date.now(), s0.lastAt);
+    let s = s0;
+    const full: RunEvent[] = [];
+    let d = decide(s);
+    while (d.kind === "append" && full.length < MAX_EVENTS_PER_TRANSACTION) {
+      for (const ev of d.events) {
+        const e = { seq: s.seq + 1, type: ev.type, at, data: ev.data } as RunEvent;
+        s = apply(s, e);
+        full.push(e);
+      }
+      d = decide(s);
+    }
+    if (full.length) this.commit(s0, full, s);
+    return d;
+  }
+
+  private commit(s0: RunState, full: RunEvent[], s: RunState): void {
     this.ctx.storage.transactionSync(() => {
       for (const e of full) {
         this.store.insertEvent(e);
         if (e.type === "timer.scheduled") this.store.setTimer(e.data.timerId, e.data.fireAt, "event");
         if (e.type === "timer.fired") this.store.deleteTimer(e.data.timerId);
       }
-      if (s.status !== s0.status || s.terminal !== s0.terminal) this.store.enqueue("index", summarize(s), at);
+      if (s.status !== s0.status || s.terminal !== s0.terminal) this.store.enqueue("index", summarize(s), full[full.length - 1].at);
     });
     this.state = s;
     if (this.fault?.at === "after-append" && s.seq >= this.fault.seq) this.trip();
-    return full;
   }
 
   /** Fault injection (tests only): a hard abort kills the object; a stop leaves it idle until the test evicts it. */
@@ -216,21 +243,21 @@ export class AgentRun extends DurableObject<Env> {
     try {
       this.store.setTimer(LEASE, Date.now() + LEASE_MS, "lease");
       this.armAlarm();
-      let decisions = 0;
+      let transactions = 0;
       for (;;) {
-        const s = this.state;
-        if (!s || this.stopped) break;
-        const d = decide(s);
+        if (!this.state || this.stopped) break;
+        const d = this.decideAndCommit();
+        if (this.stopped) break;
         if (d.kind === "append") {
-          this.append(d.events);
-          if (++decisions >= MAX_DECISIONS_PER_TURN) {
-            this.store.setTimer(LEASE, Date.now(), "lease"); // yield, continue on the next alarm
+          // a very long run of pure decisions: yield, and continue on the next alarm
+          if (++transactions >= MAX_TRANSACTIONS_PER_TURN) {
+            this.store.setTimer(LEASE, Date.now(), "lease");
             return;
           }
           continue;
         }
         if (d.kind === "execute") {
-          await this.execute(s, d.call);
+          await this.execute(this.state!, d.call);
           continue;
         }
         break;

@@ -9,7 +9,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export async function readText(c: Context): Promise<string | Response> {
   const len = Number(c.req.header("content-length") ?? "0");
   if (len > MAX_BODY_BYTES) return problem(c, 413, "Payload Too Large", `the body is ${len} bytes; the limit is ${MAX_BODY_BYTES}`);
-  const text = await c.req.text();
+  const text = new TextDecoder().decode(await c.req.arrayBuffer()); // any content type: YAML, JSON, text
   if (text.length > MAX_BODY_BYTES) return problem(c, 413, "Payload Too Large", `the body is over ${MAX_BODY_BYTES} bytes`);
   return text;
 }
