@@ -220,7 +220,9 @@ export class AgentRun extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     if (this.working || this.stopped) {
-      this.armAlarm();
+      // busy with a call (or stopped by a test): look again shortly rather than spin on a due timer
+      const next = this.store.earliestTimer();
+      if (next !== null) void this.ctx.storage.setAlarm(Math.max(next, Date.now() + 1_000));
       return;
     }
     const now = Date.now();
