@@ -293,7 +293,7 @@ export class AgentRun extends DurableObject<Env> {
       }
     } catch (err) {
       const f = err instanceof CallFailure ? err : new CallFailure(`unexpected error: ${(err as Error).message}`, { retryable: false });
-      const error = { message: f.message, retryable: f.retryable, ...(f.status ? { status: f.status } : {}) };
+      const error = { message: f.message, retryable: f.retryable, ...(f.status ? { status: f.status } : {}), ...(f.retryAfterMs !== undefined ? { retryAfterMs: f.retryAfterMs } : {}) };
       outcome = call.kind === "llm" ? { type: "llm.failed", data: { node: call.node, callId: call.callId, error, durationMs: Date.now() - began } } : { type: "tool.failed", data: { node: call.node, callId: call.callId, error, durationMs: Date.now() - began } };
     } finally {
       this.inflight = null;

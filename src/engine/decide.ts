@@ -7,6 +7,7 @@ import type { ChatMessage, NewEvent } from "./events.ts";
 import { evaluateCondition } from "./expression.ts";
 import { parseDuration } from "./duration.ts";
 import { parseModelOutput } from "./fold.ts";
+import { retryDelayMs, retryPolicyFor } from "./retry-policy.ts";
 import type { CallState, RunState } from "./run-state.ts";
 import { render, renderString } from "./template.ts";
 import type { WorkflowNode } from "./workflow-schema.ts";
@@ -17,10 +18,6 @@ export type Decision =
   | { kind: "wait"; until: number }
   | { kind: "idle"; reason: string };
 
-/** Backoff before retry n+1 of a failed call: 1s, 2s, 4s, … capped at 60s. Deterministic. */
-export function retryDelayMs(attempt: number): number {
-  return Math.min(60_000, 1_000 * 2 ** (attempt - 1));
-}
 
 /** What templates and CEL expressions see. */
 export function runScope(s: RunState): Record<string, unknown> {
@@ -80,9 +77,12 @@ function continueCall(s: RunState, call: CallState, node: WorkflowNode & { onErr
     case "retry_due":
       return retry();
     case "failed":
-      return append({ type: "timer.scheduled", data: { timerId: `retry:${call.callId}:${call.attempt}`, node: call.node, purpose: "retry", fireAt: (call.failedAt ?? s.lastAt) + retryDelayMs(call.attempt) } });
+      return append({
+        type: "timer.scheduled",
+        data: { timerId: `retry:${call.callId}:${call.attempt}`, node: call.node, purpose: "retry", fireAt: (call.failedAt ?? s.lastAt) + retryDelayMs(retryPolicyFor(s.doc, call.kind, call.tool), call.callId, call.attempt, call.error?.retryAfterMs) },
+      });
     case "retry_scheduled":
-      return { kind: "wait", until: (call.failedAt ?? s.lastAt) + retryDelayMs(call.attempt) };
+      return { kind: "wait", until: call.retryAt ?? s.lastAt };
     case "gave_up":
       return failNode(s, node, `${call.kind === "llm" ? "model call" : `tool "${call.tool}"`} failed after ${call.attempt} attempt(s): ${call.error?.message ?? "unknown error"}`);
     case "completed":

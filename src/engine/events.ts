@@ -36,7 +36,7 @@ export const usage = z.object({ inputTokens: z.number(), outputTokens: z.number(
 export const llmResponse = z.object({ text: z.string().nullable(), toolCalls: z.array(modelToolCall), usage, finishReason: z.string().optional() });
 export type LlmResponse = z.output<typeof llmResponse>;
 
-export const callError = z.object({ message: z.string(), status: z.number().optional(), retryable: z.boolean() });
+export const callError = z.object({ message: z.string(), status: z.number().optional(), retryable: z.boolean(), retryAfterMs: z.number().nonnegative().optional() });
 export type CallError = z.output<typeof callError>;
 
 const callRef = { node: z.string(), callId: z.string() };

@@ -4,7 +4,8 @@
  * earlier states.
  */
 import type { RunEvent } from "./events.ts";
-import { MAX_ATTEMPTS, type CallState, type Cursor, type RunState, type RunStatus } from "./run-state.ts";
+import { retryPolicyFor } from "./retry-policy.ts";
+import type { CallState, Cursor, RunState, RunStatus } from "./run-state.ts";
 import { workflowSchema } from "./workflow-schema.ts";
 
 export class FoldError extends Error {}
@@ -121,7 +122,7 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
           ...c,
           error: e.data.error,
           failedAt: e.at,
-          phase: e.data.error.retryable && c.attempt < MAX_ATTEMPTS ? "failed" : "gave_up",
+          phase: e.data.error.retryable && c.attempt < retryPolicyFor(s.doc, c.kind, c.tool).maxAttempts ? "failed" : "gave_up",
         })),
       );
     case "tool.denied": {
@@ -134,7 +135,7 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
       const cur = cursorOf(s, e.data.node);
       if (e.data.purpose === "wait") return { ...s, cursor: { ...cur, timer: { timerId: e.data.timerId, fireAt: e.data.fireAt, fired: false } } };
       if (!s.call) throw new FoldError("retry timer scheduled with no call to retry");
-      return { ...s, call: { ...s.call, phase: "retry_scheduled", retryTimerId: e.data.timerId } };
+      return { ...s, call: { ...s.call, phase: "retry_scheduled", retryTimerId: e.data.timerId, retryAt: e.data.fireAt } };
     }
     case "timer.fired": {
       if (s.cursor?.timer?.timerId === e.data.timerId) return { ...s, cursor: { ...s.cursor, timer: { ...s.cursor.timer, fired: true } } };

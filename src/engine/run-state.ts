@@ -5,9 +5,6 @@ import type { WorkflowDocument } from "./workflow-schema.ts";
 export type RunStatus = "running" | "waiting" | "paused" | "needs_attention" | "completed" | "failed" | "halted";
 export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(["completed", "failed", "halted"]);
 
-/** Attempts for a retryable failure (5xx, 429, network) before the step gives up. */
-export const MAX_ATTEMPTS = 3;
-
 export type CallPhase =
   | "started" // recorded as started, no result yet (executing now, or about to)
   | "interrupted" // started, then the object crashed before a result was recorded
@@ -34,6 +31,7 @@ export interface CallState {
   error?: CallError;
   failedAt?: number;
   retryTimerId?: string;
+  retryAt?: number;
 }
 
 export interface AgentLoop {

@@ -1,5 +1,4 @@
 /** What `GET /v1/runs/:id` answers: derived from state, never stored separately. */
-import { retryDelayMs } from "./decide.ts";
 import type { RunState, RunStatus } from "./run-state.ts";
 
 export interface RunSummary {
@@ -24,7 +23,7 @@ export function summarize(s: RunState): RunSummary {
   let waiting: RunSummary["waiting"] = null;
   if (s.status === "waiting") {
     if (s.cursor?.timer && !s.cursor.timer.fired) waiting = { reason: "timer", until: new Date(s.cursor.timer.fireAt).toISOString() };
-    else if (s.call?.phase === "retry_scheduled") waiting = { reason: "retry", until: new Date((s.call.failedAt ?? s.lastAt) + retryDelayMs(s.call.attempt)).toISOString() };
+    else if (s.call?.phase === "retry_scheduled") waiting = { reason: "retry", until: new Date(s.call.retryAt ?? s.lastAt).toISOString() };
   }
   const outputs: Record<string, unknown> = {};
   for (const [id, n] of Object.entries(s.nodes)) outputs[id] = n.output;

@@ -13,6 +13,14 @@ const nodeId = z.string().regex(/^[A-Za-z_][\w-]{0,63}$/, "must be an identifier
 const toolName = z.string().regex(/^[A-Za-z0-9_][\w.:/-]{0,127}$/, "must be a tool name such as claims.lookup");
 const duration = z.string().regex(DURATION_PATTERN, "must be a duration such as 500ms, 30s, 4h or 3d");
 const json: z.ZodType<unknown> = z.unknown();
+const retry = z
+  .strictObject({
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+    initialDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+    maxDelayMs: z.number().int().min(0).max(86_400_000).optional(),
+  })
+  .optional();
+const secretName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must name a Worker secret such as OPENAI_API_KEY");
 
 const next = nodeId;
 
@@ -76,6 +84,7 @@ const httpTool = z.strictObject({
   parameters: z.record(z.string(), json).optional(),
   atMostOnce: z.boolean().default(false),
   timeoutMs: z.number().int().positive().max(900_000).default(30_000),
+  retry,
 });
 
 const builtinTool = z.strictObject({
@@ -84,6 +93,7 @@ const builtinTool = z.strictObject({
   description: z.string().optional(),
   parameters: z.record(z.string(), json).optional(),
   atMostOnce: z.boolean().default(false),
+  retry,
 });
 
 export const toolSchema = z.discriminatedUnion("kind", [httpTool, builtinTool]);
@@ -97,14 +107,17 @@ const scriptedTurn = z.union([
 ]);
 export const scriptSchema = z.strictObject({ turns: z.array(scriptedTurn).min(1) });
 
+const baseUrl = z.string().regex(/^https?:\/\//, "must be an http(s) URL");
+const timeoutMs = z.number().int().positive().max(900_000).default(60_000);
+
 export const providerSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("scripted"), script: id }),
-  z.strictObject({
-    kind: z.literal("openai"),
-    baseUrl: z.string().regex(/^https?:\/\//, "must be an http(s) URL"),
-    apiKeySecret: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must name a Worker secret such as OPENAI_API_KEY").optional(),
-    timeoutMs: z.number().int().positive().max(900_000).default(60_000),
-  }),
+  z.strictObject({ kind: z.literal("scripted"), script: id, retry }),
+  /** OpenAI-compatible chat completions: OpenAI, Groq, vLLM, Ollama, Workers AI's OpenAI endpoint. */
+  z.strictObject({ kind: z.literal("openai"), baseUrl, apiKeySecret: secretName.optional(), timeoutMs, retry }),
+  /** Anthropic Messages API. */
+  z.strictObject({ kind: z.literal("anthropic"), baseUrl: baseUrl.default("https://api.anthropic.com"), apiKeySecret: secretName.default("ANTHROPIC_API_KEY"), maxTokens: z.number().int().positive().max(1_000_000).default(4096), timeoutMs, retry }),
+  /** The Workers AI binding (add `"ai": { "binding": "AI" }` to wrangler.jsonc). */
+  z.strictObject({ kind: z.literal("workers-ai"), binding: z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must name a binding such as AI").default("AI"), timeoutMs, retry }),
 ]);
 
 export const workflowSchema = z.strictObject({

@@ -1,16 +1,16 @@
 /**
  * OpenAI-compatible chat completions (OpenAI, Groq, vLLM, Ollama, Workers AI's OpenAI endpoint).
  * The key comes from a Worker secret named by the workflow (`apiKeySecret`), never from the file.
+ * We ask for a plain JSON answer; if a base URL streams anyway, the SSE chunks are assembled.
  */
 import { CallFailure } from "../engine/call-failure.ts";
-import type { ChatMessage, LlmRequest, LlmResponse } from "../engine/events.ts";
+import type { ChatMessage, LlmRequest, LlmResponse, ModelToolCall } from "../engine/events.ts";
 import { outboundFetch, readCapped } from "../tools/outbound.ts";
 import type { ModelCallContext, ModelProvider } from "./model-provider.ts";
+import { isEventStream, parseSse } from "./server-sent-events.ts";
+import { functionName, parseToolArguments, toolNameMap } from "./tool-names.ts";
 
-/** Function names must match ^[a-zA-Z0-9_-]+$; tool names like claims.lookup are encoded. */
-export function functionName(tool: string): string {
-  return tool.replace(/[^a-zA-Z0-9_-]/g, (ch) => `_x${ch.charCodeAt(0).toString(16)}_`);
-}
+export { functionName };
 
 function toWire(m: ChatMessage): Record<string, unknown> {
   if (m.role === "assistant" && m.toolCalls?.length) {
@@ -20,9 +20,69 @@ function toWire(m: ChatMessage): Record<string, unknown> {
   return { role: m.role, content: m.content ?? "" };
 }
 
+interface WireToolCall {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+interface WireUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+}
 interface WireResponse {
-  choices?: Array<{ message?: { content?: string | null; tool_calls?: Array<{ id?: string; function?: { name?: string; arguments?: string } }> }; finish_reason?: string }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } };
+  choices?: Array<{ message?: { content?: string | null; tool_calls?: WireToolCall[] }; delta?: { content?: string | null; tool_calls?: WireToolCall[] }; finish_reason?: string | null }>;
+  usage?: WireUsage | null;
+  error?: { message?: string };
+}
+
+/** Folds streamed chunks into the shape of a non-streamed answer. */
+export function assembleOpenAiStream(text: string, what: string): WireResponse {
+  let content: string | null = null;
+  const calls: WireToolCall[] = [];
+  let finish: string | undefined;
+  let usage: WireUsage | undefined;
+  for (const rec of parseSse(text)) {
+    if (rec.data === "[DONE]") break;
+    let chunk: WireResponse;
+    try {
+      chunk = JSON.parse(rec.data) as WireResponse;
+    } catch {
+      throw new CallFailure(`${what} streamed a malformed chunk`, { retryable: true });
+    }
+    if (chunk.error) throw new CallFailure(`${what} streamed an error: ${chunk.error.message ?? "unknown"}`, { retryable: true });
+    if (chunk.usage) usage = chunk.usage;
+    const choice = chunk.choices?.[0];
+    if (!choice) continue;
+    if (choice.finish_reason) finish = choice.finish_reason;
+    const delta = choice.delta ?? choice.message;
+    if (delta?.content) content = (content ?? "") + delta.content;
+    for (const tc of delta?.tool_calls ?? []) {
+      const i = tc.index ?? calls.length;
+      const cur = (calls[i] ??= { id: tc.id, function: { name: "", arguments: "" } });
+      if (tc.id) cur.id = tc.id;
+      if (tc.function?.name) cur.function!.name = (cur.function!.name ?? "") + tc.function.name;
+      if (tc.function?.arguments) cur.function!.arguments = (cur.function!.arguments ?? "") + tc.function.arguments;
+    }
+  }
+  return { choices: [{ message: { content, tool_calls: calls.filter(Boolean) }, finish_reason: finish ?? null }], usage: usage ?? null };
+}
+
+export function parseOpenAiResponse(wire: WireResponse, request: LlmRequest, callId: string, what: string, status?: number): LlmResponse {
+  const choice = wire.choices?.[0];
+  if (!choice?.message) throw new CallFailure(`${what} sent no choices`, { ...(status ? { status } : {}), retryable: true });
+  const names = toolNameMap(request.tools);
+  const toolCalls: ModelToolCall[] = (choice.message.tool_calls ?? []).map((tc, i) => {
+    const fn = tc.function?.name ?? "";
+    return { id: tc.id ?? `${callId}/t${i}`, name: names.get(fn) ?? fn, args: parseToolArguments(tc.function?.arguments) };
+  });
+  const cached = wire.usage?.prompt_tokens_details?.cached_tokens;
+  return {
+    text: choice.message.content ?? null,
+    toolCalls,
+    usage: { inputTokens: wire.usage?.prompt_tokens ?? 0, outputTokens: wire.usage?.completion_tokens ?? 0, ...(cached ? { cachedTokens: cached } : {}) },
+    ...(choice.finish_reason ? { finishReason: choice.finish_reason } : {}),
+  };
 }
 
 export const openAiCompatibleProvider: ModelProvider = {
@@ -35,7 +95,6 @@ export const openAiCompatibleProvider: ModelProvider = {
       if (typeof key !== "string" || !key) throw new CallFailure(`secret ${p.apiKeySecret} is not set (add it with \`wrangler secret put ${p.apiKeySecret}\` or in .dev.vars)`, { retryable: false });
       headers.authorization = `Bearer ${key}`;
     }
-    const byFunction = new Map(request.tools.map((t) => [functionName(t), t]));
     const body: Record<string, unknown> = { model: request.model, messages: request.messages.map(toWire), stream: false };
     if (request.maxTokens) body.max_tokens = request.maxTokens;
     if (request.tools.length) {
@@ -48,30 +107,14 @@ export const openAiCompatibleProvider: ModelProvider = {
     const what = `model provider at ${new URL(p.baseUrl).host}`;
     const res = await outboundFetch(url, { method: "POST", headers, body: JSON.stringify(body) }, ctx.hosts, what, p.timeoutMs, ctx.signal);
     const text = await readCapped(res, what);
-    if (!res.ok) throw CallFailure.fromStatus(what, res.status, text);
+    if (!res.ok) throw CallFailure.fromResponse(what, res, text);
+    if (isEventStream(res)) return parseOpenAiResponse(assembleOpenAiStream(text, what), request, ctx.callId, what, res.status);
     let wire: WireResponse;
     try {
       wire = JSON.parse(text) as WireResponse;
     } catch {
-      throw new CallFailure(`${what} sent malformed JSON`, { status: res.status, retryable: true });
+      throw new CallFailure(`${what} sent malformed JSON (HTTP ${res.status})`, { status: res.status, retryable: true });
     }
-    const choice = wire.choices?.[0];
-    if (!choice?.message) throw new CallFailure(`${what} sent no choices`, { status: res.status, retryable: true });
-    const toolCalls = (choice.message.tool_calls ?? []).map((tc, i) => {
-      let args: Record<string, unknown> = {};
-      try {
-        args = tc.function?.arguments ? (JSON.parse(tc.function.arguments) as Record<string, unknown>) : {};
-      } catch {
-        args = { _unparsed: tc.function?.arguments };
-      }
-      const fn = tc.function?.name ?? "";
-      return { id: tc.id ?? `${ctx.callId}/t${i}`, name: byFunction.get(fn) ?? fn, args };
-    });
-    return {
-      text: choice.message.content ?? null,
-      toolCalls,
-      usage: { inputTokens: wire.usage?.prompt_tokens ?? 0, outputTokens: wire.usage?.completion_tokens ?? 0, ...(wire.usage?.prompt_tokens_details?.cached_tokens ? { cachedTokens: wire.usage.prompt_tokens_details.cached_tokens } : {}) },
-      ...(choice.finish_reason ? { finishReason: choice.finish_reason } : {}),
-    };
+    return parseOpenAiResponse(wire, request, ctx.callId, what, res.status);
   },
 };

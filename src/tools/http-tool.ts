@@ -37,7 +37,7 @@ export async function callHttpTool(def: HttpTool, ctx: ToolCallContext): Promise
   const what = `tool "${ctx.name}"`;
   const res = await outboundFetch(url, init, ctx.hosts, what, def.timeoutMs, ctx.signal);
   const text = await readCapped(res, what);
-  if (!res.ok) throw CallFailure.fromStatus(what, res.status, text);
+  if (!res.ok) throw CallFailure.fromResponse(what, res, text);
   let body: unknown = text;
   if ((res.headers.get("content-type") ?? "").includes("json")) {
     try {
