@@ -23,7 +23,13 @@ export default defineConfig({
                 WARDEN_FAULT_INJECTION: "1",
                 FAKE_SERVICES_URL: `http://127.0.0.1:${inject<number>("fakeServicesPort")}`,
                 FRAUD_KEY: "fraud-key-from-secrets",
+                OPENAI_TEST_KEY: "sk-test-openai-key-never-logged",
+                ANTHROPIC_API_KEY: "sk-ant-test-key-never-logged",
               },
+              // A binding-shaped stand-in for Workers AI (a paid service): a Worker whose `run` RPC
+              // answers like the real binding does.
+              serviceBindings: { AI: "fake-workers-ai" },
+              workers: [{ name: "fake-workers-ai", modules: true, compatibilityDate: "2026-10-01", scriptPath: "./test/support/fake-workers-ai.js" }],
             },
           })),
         ],

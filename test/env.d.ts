@@ -5,3 +5,9 @@ declare namespace Cloudflare {
     FRAUD_KEY: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    OPENAI_TEST_KEY: string;
+    ANTHROPIC_API_KEY: string;
+  }
+}

@@ -10,5 +10,9 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   const { server, port } = await startFakeServices();
   project.provide("fakeServicesPort", port);
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections(); // hung-connection scenarios leave sockets open
+      server.close(() => resolve());
+    });
 }

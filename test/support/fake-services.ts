@@ -4,6 +4,7 @@
  * by Idempotency-Key so tests can prove no completed step was executed twice.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { fakeAnthropic, fakeOpenAi } from "./fake-model-servers.ts";
 
 export interface RecordedCall {
   kind: "llm" | "tool";
@@ -11,6 +12,7 @@ export interface RecordedCall {
   method: string;
   idempotencyKey: string | null;
   authorization: string | null;
+  apiKey: string | null;
   body: unknown;
 }
 
@@ -21,23 +23,6 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
-}
-
-interface ChatBody {
-  messages: Array<{ role: string; content?: string | null }>;
-  tools?: Array<{ function: { name: string } }>;
-}
-
-/** Deterministic model: with tools and no tool result yet, call the first tool; otherwise answer in JSON. */
-function chatAnswer(body: ChatBody) {
-  const hasToolResult = body.messages.some((m) => m.role === "tool");
-  if (body.tools?.length && !hasToolResult) {
-    const user = body.messages.find((m) => m.role === "user")?.content ?? "";
-    const claimId = /claim\s+(\S+)/i.exec(user)?.[1] ?? "unknown";
-    return { choices: [{ index: 0, finish_reason: "tool_calls", message: { role: "assistant", content: null, tool_calls: [{ id: "call_fake_1", type: "function", function: { name: body.tools[0].function.name, arguments: JSON.stringify({ claimId }) } }] } }], usage: { prompt_tokens: 50, completion_tokens: 10 } };
-  }
-  const content = hasToolResult ? '{"recommendation":"pay","summary":"fake model saw the tool result"}' : '{"risk":"low","note":"fake model"}';
-  return { choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content } }], usage: { prompt_tokens: 40, completion_tokens: 12 } };
 }
 
 export function startFakeServices(port = 0): Promise<{ server: Server; port: number; calls: RecordedCall[] }> {
@@ -65,10 +50,16 @@ export function startFakeServices(port = 0): Promise<{ server: Server; port: num
       method: req.method ?? "GET",
       idempotencyKey: (req.headers["idempotency-key"] as string | undefined) ?? null,
       authorization: (req.headers.authorization as string | undefined) ?? null,
+      apiKey: (req.headers["x-api-key"] as string | undefined) ?? null,
       body,
     };
     calls.push(call);
-    if (call.kind === "llm") return json(200, chatAnswer(body as ChatBody));
+    const log = { attemptsFor: (key: string | null) => calls.filter((c) => c.path === call.path && c.idempotencyKey === key).length };
+    if (call.kind === "llm") return fakeOpenAi(req, res, body as Record<string, unknown>, log);
+    if (url.pathname === "/v1/messages") {
+      call.kind = "llm";
+      return fakeAnthropic(req, res, body as Record<string, unknown>, log);
+    }
     if (url.pathname.startsWith("/tools/status/")) return json(Number(url.pathname.split("/").pop()), { error: "as requested" });
     if (url.pathname === "/tools/flaky") {
       const seen = calls.filter((c) => c.idempotencyKey === call.idempotencyKey).length;
