@@ -61,5 +61,5 @@ export async function events(token: string, id: string) {
 
 export async function recordedCalls(prefix: string) {
   const res = await fetch(`${env.FAKE_SERVICES_URL}/__calls?prefix=${encodeURIComponent(prefix)}`);
-  return (await res.json()) as Array<{ kind: string; path: string; idempotencyKey: string; authorization: string | null; body: unknown }>;
+  return (await res.json()) as Array<{ kind: string; path: string; idempotencyKey: string; authorization: string | null; apiKey: string | null; body: unknown }>;
 }
