@@ -7,6 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
+import { activeSecrets, rotateSecrets, type StoredSecret } from "../src/webhooks/secrets.ts";
 
 export interface PublishedWorkflow {
   id: string;
@@ -15,6 +16,20 @@ export interface PublishedWorkflow {
   document: unknown;
   publishedAt: string;
   publishedBy: string;
+}
+
+/** What the API may show about a workflow's webhook endpoint: never the secrets. */
+export interface WebhookInfo {
+  workflowId: string;
+  createdAt: string;
+  createdBy: string;
+  /** expiry of each previous secret still accepted, newest first */
+  previousSecretsExpireAt: string[];
+}
+
+export interface WebhookDelivery {
+  runId: string;
+  requestHash: string;
 }
 
 export interface RunListItem {
@@ -53,6 +68,10 @@ export class TenantRegistry extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, workflow_version INTEGER NOT NULL, workflow_hash TEXT NOT NULL, status TEXT NOT NULL, current_node TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, seq INTEGER NOT NULL)`);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, id DESC)`);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow_id, created_at DESC, id DESC)`);
+    // Webhook endpoint secrets (the whsec_ string; HMAC needs it): one current row (expires_at NULL) per workflow, and the previous ones until they expire.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_secrets (workflow_id TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (workflow_id, secret))`);
+    // Accepted deliveries: a redelivered webhook-id finds its run without re-resolving the workflow.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_deliveries (workflow_id TEXT NOT NULL, webhook_id TEXT NOT NULL, run_id TEXT NOT NULL, request_hash TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (workflow_id, webhook_id))`);
   }
 
   async publish(doc: { id: string; version: number }, hash: string, by: string): Promise<RpcResult<{ created: boolean; workflow: PublishedWorkflow }>> {
@@ -121,5 +140,57 @@ export class TenantRegistry extends DurableObject<Env> {
     }));
     const last = page[page.length - 1];
     return ok({ items, next: rows.length > q.limit && last ? encodeCursor([Number(last.created_at), String(last.id)]) : null });
+  }
+
+  // ---------- webhooks ----------
+
+  private secretRows(workflowId: string): Array<StoredSecret & { createdBy: string }> {
+    return this.sql
+      .exec<{ secret: string; created_at: number; created_by: string; expires_at: number | null }>(`SELECT secret, created_at, created_by, expires_at FROM webhook_secrets WHERE workflow_id = ?`, workflowId)
+      .toArray()
+      .map((r) => ({ secret: r.secret, createdAt: Number(r.created_at), createdBy: r.created_by, expiresAt: r.expires_at === null ? null : Number(r.expires_at) }));
+  }
+
+  /** Installs `secret` as the workflow's current webhook secret; the one it replaces stays valid for the grace period. */
+  async rotateWebhookSecret(workflowId: string, secret: string, by: string): Promise<RpcResult<{ rotated: boolean; info: WebhookInfo }>> {
+    if (!this.get(workflowId)) return fail(404, "Not Found", `no published workflow ${workflowId}`);
+    const now = Date.now();
+    const before = this.secretRows(workflowId);
+    const rows = rotateSecrets(before, secret, now);
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(`DELETE FROM webhook_secrets WHERE workflow_id = ?`, workflowId);
+      const byOf = new Map(before.map((r) => [r.secret, r.createdBy]));
+      for (const r of rows) this.sql.exec(`INSERT INTO webhook_secrets (workflow_id, secret, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?)`, workflowId, r.secret, r.createdAt, byOf.get(r.secret) ?? by, r.expiresAt);
+    });
+    return ok({ rotated: before.some((r) => r.expiresAt === null), info: this.webhookInfoAt(workflowId, now)! });
+  }
+
+  private webhookInfoAt(workflowId: string, now: number): WebhookInfo | null {
+    const rows = this.secretRows(workflowId);
+    const active = activeSecrets(rows, now);
+    const current = rows.find((r) => r.expiresAt === null);
+    if (!current) return null;
+    return {
+      workflowId,
+      createdAt: new Date(current.createdAt).toISOString(),
+      createdBy: current.createdBy,
+      previousSecretsExpireAt: active.filter((r) => r.expiresAt !== null).map((r) => new Date(r.expiresAt!).toISOString()),
+    };
+  }
+
+  async webhookInfo(workflowId: string): Promise<WebhookInfo | null> {
+    return this.webhookInfoAt(workflowId, Date.now());
+  }
+
+  /** For verifying a delivery: the secrets valid now (null if no webhook is configured) and the run an earlier delivery with this id started. */
+  async webhookEndpoint(workflowId: string, webhookId: string): Promise<{ secrets: string[]; delivery: WebhookDelivery | null } | null> {
+    const secrets = activeSecrets(this.secretRows(workflowId), Date.now()).map((r) => r.secret);
+    if (!secrets.length) return null;
+    const d = this.sql.exec<{ run_id: string; request_hash: string }>(`SELECT run_id, request_hash FROM webhook_deliveries WHERE workflow_id = ? AND webhook_id = ?`, workflowId, webhookId).toArray()[0];
+    return { secrets, delivery: d ? { runId: d.run_id, requestHash: d.request_hash } : null };
+  }
+
+  async recordWebhookDelivery(workflowId: string, webhookId: string, delivery: WebhookDelivery): Promise<void> {
+    this.sql.exec(`INSERT OR IGNORE INTO webhook_deliveries (workflow_id, webhook_id, run_id, request_hash, received_at) VALUES (?, ?, ?, ?, ?)`, workflowId, webhookId, delivery.runId, delivery.requestHash, Date.now());
   }
 }

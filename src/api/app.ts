@@ -2,14 +2,18 @@ import { Hono } from "hono";
 import { authenticate, type AppEnv } from "./auth-middleware.ts";
 import { problem } from "./problem.ts";
 import { runRoutes } from "./routes/runs.ts";
+import { hookRoutes, webhookAdminRoutes } from "./routes/webhooks.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 
 export const app = new Hono<AppEnv>();
 
 app.get("/", (c) => c.json({ name: "warden", api: "/v1", health: "/healthz" }));
 app.get("/healthz", (c) => c.json({ ok: true }));
-app.use("/v1/*", authenticate);
+// Webhook deliveries carry a Standard Webhooks signature instead of a bearer token.
+app.route("/v1/hooks", hookRoutes);
+app.use("/v1/*", (c, next) => (c.req.path.startsWith("/v1/hooks/") ? next() : authenticate(c, next)));
 app.route("/v1/workflows", workflowRoutes);
+app.route("/v1/workflows", webhookAdminRoutes);
 app.route("/v1/runs", runRoutes);
 app.notFound((c) => problem(c, 404, "Not Found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
 app.onError((err, c) => {

@@ -1,13 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "../../engine/canonical-json.ts";
-import { validateInput } from "../../engine/input-schema.ts";
-import type { WorkflowDocument } from "../../engine/workflow-schema.ts";
 import { requireRole, type AppEnv } from "../auth-middleware.ts";
 import { readJson } from "../body.ts";
 import { problem, problemResponse } from "../problem.ts";
 import { registryStub, runStub } from "../stubs.ts";
 import { newRunId, RUN_ID, runIdForKey } from "../run-ids.ts";
+import { startRun } from "../start-run.ts";
 
 export const runRoutes = new Hono<AppEnv>();
 
@@ -24,17 +23,10 @@ runRoutes.post("/", requireRole("admin", "operator"), async (c) => {
   const p = c.get("principal");
   const key = c.req.header("idempotency-key");
   if (key !== undefined && (key.length < 1 || key.length > 255)) return problem(c, 400, "Bad Request", "Idempotency-Key must be 1-255 characters");
-  const [wfId, ver] = body.workflow.split("@");
-  const wf = await registryStub(c.env, p.tenant).workflow(wfId, ver ? Number(ver) : undefined);
-  if (!wf) return problem(c, 404, "Not Found", `no published workflow ${body.workflow}`);
-  const doc = wf.document as WorkflowDocument;
-  const errors = validateInput(doc.input, body.input);
-  if (errors.length) return problem(c, 422, "Invalid input", `the input does not match the input schema of ${wf.id}@${wf.version}`, errors);
   const runId = key ? await runIdForKey(p.tenant, key) : newRunId();
   const requestHash = await sha256Hex(canonicalJson({ workflow: body.workflow, input: body.input }));
-  const res = await runStub(c.env, runId).start({ runId, tenant: p.tenant, workflow: { id: wf.id, version: wf.version, hash: wf.hash }, document: doc, input: body.input, actor: { sub: p.sub, roles: p.roles }, requestHash });
+  const res = await startRun(c.env, { tenant: p.tenant, workflow: body.workflow, input: body.input, runId, actor: { sub: p.sub, roles: p.roles }, requestHash });
   if (!res.ok) return problemResponse(res.problem, c.req.path);
-  if (res.value.created) await registryStub(c.env, p.tenant).indexRun(res.value.run);
   return c.json(res.value.run, res.value.created ? 201 : 200, { location: `/v1/runs/${runId}` });
 });
 
