@@ -10,7 +10,7 @@ import { CallFailure } from "../src/engine/call-failure.ts";
 import { decide, runScope, type Decision } from "../src/engine/decide.ts";
 import { parseEvent, type Actor, type NewEvent, type RunEvent } from "../src/engine/events.ts";
 import { apply, initialState } from "../src/engine/fold.ts";
-import type { CallState, RunState } from "../src/engine/run-state.ts";
+import { isLiveTimer, type CallState, type RunState } from "../src/engine/run-state.ts";
 import { summarize, type RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { workflowSchema } from "../src/engine/workflow-schema.ts";
@@ -229,7 +229,7 @@ export class AgentRun extends DurableObject<Env> {
     for (const t of this.store.dueTimers(now)) {
       if (t.purpose === "event") {
         const s = this.state;
-        const relevant = s && (s.cursor?.timer?.timerId === t.id || s.call?.retryTimerId === t.id);
+        const relevant = s && isLiveTimer(s, t.id);
         if (relevant) this.append([{ type: "timer.fired", data: { timerId: t.id } }]);
         else this.store.deleteTimer(t.id);
       } else {

@@ -11,6 +11,7 @@ import { retryDelayMs, retryPolicyFor } from "./retry-policy.ts";
 import type { CallState, RunState } from "./run-state.ts";
 import { render, renderString } from "./template.ts";
 import type { WorkflowNode } from "./workflow-schema.ts";
+import { pendingTimers, tally } from "../approvals/approval-state.ts";
 
 export type Decision =
   | { kind: "append"; events: NewEvent[] }
@@ -104,6 +105,66 @@ function initialMessages(s: RunState, node: { system?: string; prompt: string })
   return out;
 }
 
+type ApprovalNode = Extract<WorkflowNode, { kind: "approval" }>;
+
+export function approvalIdFor(runId: string, node: string, visit: number): string {
+  return `${runId}.${node}.${visit}`;
+}
+
+/** The approval node: request, schedule escalations and the timeout, escalate, resolve. */
+function decideApproval(s: RunState, node: ApprovalNode): Decision {
+  const cur = s.cursor!;
+  const a = cur.approval;
+  if (!a) {
+    const approvalId = approvalIdFor(s.runId, cur.node, cur.visit);
+    const levels = [
+      { level: 0, users: node.approvers.users, roles: node.approvers.roles, afterMs: 0 },
+      ...node.escalate.map((e, i) => ({ level: i + 1, users: e.to.users, roles: e.to.roles, afterMs: parseDuration(e.after) })),
+    ];
+    const excluded = [...new Set([...(node.separationOfDuties ? [s.actor.sub] : []), ...node.exclude])];
+    const context = renderString(node.context, runScope(s));
+    return append({
+      type: "approval.requested",
+      data: {
+        approvalId,
+        node: cur.node,
+        visit: cur.visit,
+        quorum: node.approvers.quorum,
+        rejection: node.rejection,
+        levels,
+        excluded,
+        context: typeof context === "string" ? context : JSON.stringify(context),
+        deadline: node.timeout ? cur.startedAt + parseDuration(node.timeout.after) : null,
+        ...(node.timeout ? { timeoutOutcome: node.timeout.outcome } : {}),
+      },
+    });
+  }
+  const resolve = (outcome: "approved" | "rejected" | "expired" | "cancelled", effect: "approve" | "reject" | "fail"): Decision => {
+    const by = [...new Set(a.decisions.map((d) => d.by))];
+    const resolved: NewEvent = { type: "approval.resolved", data: { approvalId: a.approvalId, outcome, effect, by } };
+    const output = { approvalId: a.approvalId, outcome, decisions: a.decisions.map((d) => ({ by: d.by, decision: d.decision, via: d.via, ...(d.comment ? { comment: d.comment } : {}) })) };
+    if (effect === "fail") return append(resolved, { type: "run.failed", data: { error: { message: `approval ${a.approvalId} timed out (declared outcome: fail)`, node: cur.node } } });
+    return append(resolved, { type: "node.completed", data: { node: cur.node, visit: cur.visit, output, next: effect === "approve" ? node.onApprove : node.onReject, via: outcome } });
+  };
+  const outcome = tally(a);
+  if (outcome) return resolve(outcome, outcome === "approved" ? "approve" : "reject");
+  if (a.cancelled) return resolve("cancelled", "reject");
+  const timeoutId = `timeout:${a.approvalId}`;
+  if (a.timers[timeoutId]?.fired) return resolve("expired", a.timeoutOutcome ?? "reject");
+  for (const l of a.levels) {
+    const t = a.timers[`escalate:${a.approvalId}:${l.level}`];
+    if (t?.fired && l.level > a.activeLevel) return append({ type: "approval.escalated", data: { approvalId: a.approvalId, level: l.level } });
+  }
+  const nextLevel = a.levels.find((l) => l.level === a.activeLevel + 1);
+  const escalateId = nextLevel ? `escalate:${a.approvalId}:${nextLevel.level}` : null;
+  if (nextLevel && escalateId && !a.timers[escalateId]) {
+    return append({ type: "timer.scheduled", data: { timerId: escalateId, node: cur.node, purpose: "escalate", fireAt: a.requestedAt + nextLevel.afterMs } });
+  }
+  if (a.deadline !== null && !a.timers[timeoutId]) return append({ type: "timer.scheduled", data: { timerId: timeoutId, node: cur.node, purpose: "timeout", fireAt: a.deadline } });
+  const waits = pendingTimers(a).map((t) => t.fireAt);
+  return waits.length ? { kind: "wait", until: Math.min(...waits) } : { kind: "idle", reason: "waiting for approval" };
+}
+
 export function decide(s: RunState): Decision {
   if (s.terminal) return { kind: "idle", reason: s.terminal };
   if (s.paused) return { kind: "idle", reason: "paused" };
@@ -185,6 +246,8 @@ export function decide(s: RunState): Decision {
       const callId = callIdFor(s);
       return append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, messages, node.tools, node.maxTokens) } });
     }
+    case "approval":
+      return decideApproval(s, node);
     default:
       return append({ type: "run.failed", data: { error: { message: `node kind "${node.kind}" is not supported yet`, node: cur.node } } });
   }

@@ -3,6 +3,7 @@
  * (their `at` is the run's clock). `apply` copies what it changes, so callers may keep
  * earlier states.
  */
+import type { ApprovalState } from "../approvals/approval-state.ts";
 import type { RunEvent } from "./events.ts";
 import { retryPolicyFor } from "./retry-policy.ts";
 import type { CallState, Cursor, RunState, RunStatus } from "./run-state.ts";
@@ -16,7 +17,8 @@ function statusOf(s: RunState): RunStatus {
   if (s.attention) return "needs_attention";
   const waitingTimer = s.cursor?.timer && !s.cursor.timer.fired;
   const waitingRetry = s.call?.phase === "retry_scheduled";
-  return waitingTimer || waitingRetry ? "waiting" : "running";
+  const waitingApproval = s.cursor?.approval?.status === "pending";
+  return waitingTimer || waitingRetry || waitingApproval ? "waiting" : "running";
 }
 
 function withCall(s: RunState, callId: string, change: (c: CallState) => CallState): RunState {
@@ -27,6 +29,18 @@ function withCall(s: RunState, callId: string, change: (c: CallState) => CallSta
 function cursorOf(s: RunState, node: string): Cursor {
   if (!s.cursor || s.cursor.node !== node) throw new FoldError(`event for node "${node}" but the current node is "${s.cursor?.node ?? "none"}"`);
   return s.cursor;
+}
+
+function approvalOf(cur: Cursor): ApprovalState {
+  if (!cur.approval) throw new FoldError(`node "${cur.node}" has no approval`);
+  return cur.approval;
+}
+
+/** Applies a change to the current approval; an event for another (older) approval is kept in the log but changes nothing. */
+function withApproval(s: RunState, change: (a: ApprovalState) => ApprovalState, approvalId?: string): RunState {
+  const a = s.cursor?.approval;
+  if (!a || (approvalId && a.approvalId !== approvalId)) return s;
+  return { ...s, cursor: { ...s.cursor!, approval: change(a) } };
 }
 
 /** After a call finishes inside an agent, its outcome joins the conversation. */
@@ -133,6 +147,10 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     }
     case "timer.scheduled": {
       const cur = cursorOf(s, e.data.node);
+      if (e.data.purpose === "escalate" || e.data.purpose === "timeout") {
+        const a = approvalOf(cur);
+        return { ...s, cursor: { ...cur, approval: { ...a, timers: { ...a.timers, [e.data.timerId]: { timerId: e.data.timerId, fireAt: e.data.fireAt, fired: false } } } } };
+      }
       if (e.data.purpose === "wait") return { ...s, cursor: { ...cur, timer: { timerId: e.data.timerId, fireAt: e.data.fireAt, fired: false } } };
       if (!s.call) throw new FoldError("retry timer scheduled with no call to retry");
       return { ...s, call: { ...s.call, phase: "retry_scheduled", retryTimerId: e.data.timerId, retryAt: e.data.fireAt } };
@@ -140,8 +158,50 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     case "timer.fired": {
       if (s.cursor?.timer?.timerId === e.data.timerId) return { ...s, cursor: { ...s.cursor, timer: { ...s.cursor.timer, fired: true } } };
       if (s.call?.retryTimerId === e.data.timerId && s.call.phase === "retry_scheduled") return { ...s, call: { ...s.call, phase: "retry_due" } };
+      const at = s.cursor?.approval?.timers[e.data.timerId];
+      if (s.cursor?.approval && at) return withApproval(s, (a) => ({ ...a, timers: { ...a.timers, [e.data.timerId]: { ...at, fired: true } } }));
       return s; // a timer that no longer matters (the run moved on or was halted)
     }
+    case "approval.requested": {
+      const cur = cursorOf(s, e.data.node);
+      const d = e.data;
+      const approval: ApprovalState = {
+        approvalId: d.approvalId,
+        node: d.node,
+        visit: d.visit,
+        requestedAt: e.at,
+        quorum: d.quorum,
+        rejection: d.rejection,
+        levels: d.levels,
+        activeLevel: 0,
+        reassigned: null,
+        excluded: d.excluded,
+        context: d.context,
+        deadline: d.deadline,
+        ...(d.timeoutOutcome ? { timeoutOutcome: d.timeoutOutcome } : {}),
+        notified: [],
+        views: 0,
+        decisions: [],
+        cancelled: false,
+        status: "pending",
+        timers: {},
+      };
+      return { ...s, cursor: { ...cur, approval } };
+    }
+    case "approval.notified":
+      return withApproval(s, (a) => ({ ...a, notified: [...a.notified, { level: e.data.level, recipients: e.data.recipients }] }), e.data.approvalId);
+    case "approval.viewed":
+      return withApproval(s, (a) => ({ ...a, views: a.views + 1 }), e.data.approvalId);
+    case "approval.decided":
+      return withApproval(s, (a) => ({ ...a, decisions: [...a.decisions, { by: e.data.by, decision: e.data.decision, via: e.data.via, at: e.at, ...(e.data.comment ? { comment: e.data.comment } : {}) }] }), e.data.approvalId);
+    case "approval.escalated":
+      return withApproval(s, (a) => ({ ...a, activeLevel: Math.max(a.activeLevel, e.data.level) }), e.data.approvalId);
+    case "approval.reassigned":
+      return withApproval(s, (a) => ({ ...a, reassigned: { set: e.data.to, atLevel: a.activeLevel } }), e.data.approvalId);
+    case "approval.cancelled":
+      return withApproval(s, (a) => ({ ...a, cancelled: true }), e.data.approvalId);
+    case "approval.resolved":
+      return withApproval(s, (a) => ({ ...a, status: e.data.outcome }), e.data.approvalId);
     case "run.paused":
       return { ...s, paused: true };
     case "run.resumed":

@@ -1,6 +1,7 @@
 /** The state a run's event log folds into. Plain data: cloneable, comparable, JSON-safe. */
 import type { Actor, CallError, ChatMessage, LlmRequest, LlmResponse, ModelToolCall } from "./events.ts";
 import type { WorkflowDocument } from "./workflow-schema.ts";
+import type { ApprovalState } from "../approvals/approval-state.ts";
 
 export type RunStatus = "running" | "waiting" | "paused" | "needs_attention" | "completed" | "failed" | "halted";
 export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(["completed", "failed", "halted"]);
@@ -49,6 +50,16 @@ export interface Cursor {
   callSeq: number;
   agent?: AgentLoop;
   timer?: { timerId: string; fireAt: number; fired: boolean };
+  approval?: ApprovalState;
+}
+
+/** A timer still matters if the current node or call is waiting on it. */
+export function isLiveTimer(s: RunState, timerId: string): boolean {
+  if (s.terminal) return false;
+  if (s.cursor?.timer?.timerId === timerId && !s.cursor.timer.fired) return true;
+  if (s.call?.retryTimerId === timerId && s.call.phase === "retry_scheduled") return true;
+  const t = s.cursor?.approval?.timers[timerId];
+  return !!t && !t.fired;
 }
 
 export interface RunState {

@@ -6,7 +6,7 @@ export interface RunSummary {
   tenant: string;
   workflow: { id: string; version: number; hash: string };
   status: RunStatus;
-  waiting: null | { reason: "timer" | "retry"; until: string };
+  waiting: null | { reason: "timer" | "retry" | "approval"; until: string | null; approvalId?: string };
   currentNode: string | null;
   outputs: Record<string, unknown>;
   output: unknown;
@@ -23,6 +23,7 @@ export function summarize(s: RunState): RunSummary {
   let waiting: RunSummary["waiting"] = null;
   if (s.status === "waiting") {
     if (s.cursor?.timer && !s.cursor.timer.fired) waiting = { reason: "timer", until: new Date(s.cursor.timer.fireAt).toISOString() };
+    else if (s.cursor?.approval?.status === "pending") waiting = { reason: "approval", approvalId: s.cursor.approval.approvalId, until: s.cursor.approval.deadline ? new Date(s.cursor.approval.deadline).toISOString() : null };
     else if (s.call?.phase === "retry_scheduled") waiting = { reason: "retry", until: new Date(s.call.retryAt ?? s.lastAt).toISOString() };
   }
   const outputs: Record<string, unknown> = {};

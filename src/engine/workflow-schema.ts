@@ -4,7 +4,7 @@
  * its path so a 422 can name them all.
  */
 import { z } from "zod";
-import { DURATION_PATTERN } from "./duration.ts";
+import { DURATION_PATTERN, parseDuration } from "./duration.ts";
 import { compileExpression, ExpressionError } from "./expression.ts";
 import { parse as parseYaml } from "yaml";
 
@@ -71,9 +71,35 @@ const endNode = z.strictObject({
   output: json.optional(),
 });
 
-const reservedNode = z.looseObject({ kind: z.enum(["approval", "memory", "a2a"]) });
+/** Who may approve: people by id or email, and/or roles from the tenant's directory. */
+export const approverSet = z
+  .strictObject({ users: z.array(z.string().min(1).max(254)).default([]), roles: z.array(z.string().min(1).max(64)).default([]) })
+  .refine((a) => a.users.length + a.roles.length > 0, "must name at least one user or role");
 
-export const nodeSchema = z.discriminatedUnion("kind", [llmNode, agentNode, toolNode, branchNode, waitNode, endNode, reservedNode]);
+const approvalNode = z.strictObject({
+  kind: z.literal("approval"),
+  approvers: z.strictObject({
+    users: z.array(z.string().min(1).max(254)).default([]),
+    roles: z.array(z.string().min(1).max(64)).default([]),
+    /** N of M distinct approvers. */
+    quorum: z.number().int().positive().max(100).default(1),
+  }),
+  /** The identity that started the run may not approve it. */
+  separationOfDuties: z.boolean().default(true),
+  exclude: z.array(z.string().min(1)).default([]),
+  /** "any": one rejection rejects; "quorum": rejections must reach the quorum too. */
+  rejection: z.enum(["any", "quorum"]).default("any"),
+  context: z.string().max(20_000).default(""),
+  /** Each step notifies the next level `after` the request (cumulative from the request time). */
+  escalate: z.array(z.strictObject({ after: duration, to: approverSet })).max(10).default([]),
+  timeout: z.strictObject({ after: duration, outcome: z.enum(["approve", "reject", "fail"]) }).optional(),
+  onApprove: nodeId,
+  onReject: nodeId,
+});
+
+const reservedNode = z.looseObject({ kind: z.enum(["memory", "a2a"]) });
+
+export const nodeSchema = z.discriminatedUnion("kind", [llmNode, agentNode, toolNode, branchNode, waitNode, endNode, approvalNode, reservedNode]);
 
 const httpTool = z.strictObject({
   kind: z.literal("http"),
@@ -180,6 +206,8 @@ function successors(node: WorkflowNode): string[] {
       return node.onError ? [node.next, node.onError] : [node.next];
     case "wait":
       return [node.next];
+    case "approval":
+      return [node.onApprove, node.onReject];
     default:
       return [];
   }
@@ -191,7 +219,7 @@ function checkGraph(doc: WorkflowDocument): ValidationIssue[] {
   if (!ids.has(doc.start)) errors.push({ path: "start", message: `names node "${doc.start}", which does not exist` });
   for (const [nid, node] of Object.entries(doc.nodes)) {
     const at = `nodes.${nid}`;
-    if (node.kind === "approval" || node.kind === "memory" || node.kind === "a2a") {
+    if (node.kind === "memory" || node.kind === "a2a") {
       errors.push({ path: `${at}.kind`, message: `node kind "${node.kind}" is reserved and not supported yet` });
       continue;
     }
@@ -206,6 +234,19 @@ function checkGraph(doc: WorkflowDocument): ValidationIssue[] {
         }
       });
       refs.push([`${at}.default`, node.default]);
+    } else if (node.kind === "approval") {
+      refs.push([`${at}.onApprove`, node.onApprove], [`${at}.onReject`, node.onReject]);
+      if (node.approvers.users.length + node.approvers.roles.length === 0) errors.push({ path: `${at}.approvers`, message: "must name at least one user or role" });
+      if (node.approvers.roles.length === 0 && node.approvers.quorum > new Set(node.approvers.users).size + node.escalate.reduce((n, e) => n + e.to.users.length + e.to.roles.length * 100, 0)) {
+        errors.push({ path: `${at}.approvers.quorum`, message: `quorum ${node.approvers.quorum} can never be reached by the ${new Set(node.approvers.users).size} named approver(s)` });
+      }
+      let last = 0;
+      node.escalate.forEach((e, i) => {
+        const after = parseDuration(e.after);
+        if (after <= last) errors.push({ path: `${at}.escalate[${i}].after`, message: "escalation steps must come later than the previous one" });
+        last = after;
+      });
+      if (node.timeout && parseDuration(node.timeout.after) <= last) errors.push({ path: `${at}.timeout.after`, message: "the timeout must come after the last escalation" });
     } else if (node.kind === "llm" || node.kind === "agent" || node.kind === "tool" || node.kind === "wait") {
       refs.push([`${at}.next`, node.next]);
       if (node.kind !== "wait" && node.onError) refs.push([`${at}.onError`, node.onError]);

@@ -41,6 +41,23 @@ export class Harness {
     this.events.push(e);
     return e;
   }
+  /** The live timer that fires at `until` (wait, retry or approval timers). */
+  dueTimer(until: number): string {
+    const s = this.state;
+    if (s.cursor?.timer && !s.cursor.timer.fired && s.cursor.timer.fireAt === until) return s.cursor.timer.timerId;
+    if (s.call?.retryTimerId && s.call.retryAt === until) return s.call.retryTimerId;
+    const t = Object.values(s.cursor?.approval?.timers ?? {}).find((x) => !x.fired && x.fireAt === until);
+    if (t) return t.timerId;
+    throw new Error(`no live timer fires at ${until}`);
+  }
+  /** Fires the timer the interpreter is waiting for, then runs until it waits again. */
+  fireNext(observe: Observer = defaultObserver): RunState {
+    const d = decide(this.state);
+    if (d.kind !== "wait") throw new Error(`not waiting: ${d.kind}`);
+    this.clock = Math.max(this.clock, d.until);
+    this.push({ type: "timer.fired", data: { timerId: this.dueTimer(d.until) } }, 0);
+    return this.run(observe);
+  }
   /** Runs until the interpreter waits or idles; fires due timers when `fireTimers`. */
   run(observe: Observer = defaultObserver, opts: { fireTimers?: boolean; maxSteps?: number } = {}): RunState {
     for (let i = 0; i < (opts.maxSteps ?? 10_000); i++) {
@@ -48,9 +65,8 @@ export class Harness {
       if (d.kind === "append") for (const ev of d.events) this.push(ev);
       else if (d.kind === "execute") this.push(observe(d.call, this.state));
       else if (d.kind === "wait" && opts.fireTimers) {
-        const id = this.state.cursor?.timer?.timerId ?? this.state.call?.retryTimerId;
         this.clock = Math.max(this.clock, d.until);
-        this.push({ type: "timer.fired", data: { timerId: id! } });
+        this.push({ type: "timer.fired", data: { timerId: this.dueTimer(d.until) } }, 0);
       } else return this.state;
     }
     throw new Error("harness step limit");
