@@ -10,7 +10,12 @@ import { CallFailure } from "../src/engine/call-failure.ts";
 import { decide, runScope, type Decision } from "../src/engine/decide.ts";
 import { parseEvent, type Actor, type NewEvent, type RunEvent } from "../src/engine/events.ts";
 import { apply, initialState } from "../src/engine/fold.ts";
-import { isLiveTimer, type CallState, type RunState } from "../src/engine/run-state.ts";
+import { approvalById, isLiveTimer, type CallState, type RunState } from "../src/engine/run-state.ts";
+import { approvalEmail } from "../src/approvals/approval-email.ts";
+import { indexEntry, recipientsFor, type ApprovalIndexEntry } from "../src/approvals/approval-index.ts";
+import { mintApprovalLink, type LinkClaims } from "../src/approvals/approval-link.ts";
+import { eligibility, type ApprovalLevel, type ApprovalState } from "../src/approvals/approval-state.ts";
+import { emailSenderFor, type EmailEnv, type OutgoingEmail } from "../src/notifications/email-sender.ts";
 import { summarize, type RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { workflowSchema } from "../src/engine/workflow-schema.ts";
@@ -35,6 +40,13 @@ export interface StartRequest {
   actor: Actor;
   requestHash: string;
 }
+
+export type ApprovalView = ApprovalIndexEntry & {
+  runStatus: string;
+  decisions: Array<{ by: string; decision: string; via: string; at: string; comment?: string }>;
+  activeLevel: number;
+  levels: ApprovalLevel[];
+};
 
 export type ControlAction = "pause" | "resume" | "halt";
 export interface Fault {
@@ -82,7 +94,7 @@ export class AgentRun extends DurableObject<Env> {
   }
 
   /** Appends events atomically with their timers and outbox rows; the fold happens first so a bad event writes nothing. */
-  private append(events: NewEvent[]): RunEvent[] {
+  private append(events: NewEvent[], inside?: () => void): RunEvent[] {
     const s0 = this.state;
     if (!s0) throw new Error("append before run.started");
     const at = Math.max(Date.now(), s0.lastAt);
@@ -93,7 +105,7 @@ export class AgentRun extends DurableObject<Env> {
       s = apply(s, e);
       full.push(e);
     }
-    this.commit(s0, full, s);
+    this.commit(s0, full, s, inside);
     return full;
   }
 
@@ -119,20 +131,38 @@ export class AgentRun extends DurableObject<Env> {
     return d;
   }
 
-  private commit(s0: RunState, full: RunEvent[], s: RunState): void {
+  private commit(s0: RunState, full: RunEvent[], s: RunState, inside?: () => void): void {
     this.ctx.storage.transactionSync(() => {
+      const at = full[full.length - 1].at;
+      const touched = new Set<string>();
       for (const e of full) {
         this.store.insertEvent(e);
         if (e.type === "timer.scheduled") this.store.setTimer(e.data.timerId, e.data.fireAt, "event");
         if (e.type === "timer.fired") this.store.deleteTimer(e.data.timerId);
+        // notifications go out through the outbox, written with the event that causes them
+        if (e.type === "approval.requested") this.store.enqueue("notify", { approvalId: e.data.approvalId, level: 0 }, at);
+        if (e.type === "approval.escalated") this.store.enqueue("notify", { approvalId: e.data.approvalId, level: e.data.level }, at);
+        if (e.type === "approval.reassigned") this.store.enqueue("notify", { approvalId: e.data.approvalId, level: -1 }, at);
+        if (e.type.startsWith("approval.") && e.type !== "approval.viewed") touched.add((e.data as { approvalId: string }).approvalId);
       }
-      if (s.status !== s0.status || s.terminal !== s0.terminal) this.store.enqueue("index", summarize(s), full[full.length - 1].at);
+      if (s.terminal && !s0.terminal && s.cursor?.approval) touched.add(s.cursor.approval.approvalId);
+      for (const id of touched) this.enqueueApprovalIndex(s, id, at);
+      if (s.status !== s0.status || s.terminal !== s0.terminal) this.store.enqueue("index", summarize(s), at);
+      inside?.();
     });
     this.state = s;
     if (this.fault?.at === "after-append" && s.seq >= this.fault.seq) this.trip();
   }
 
   /** Fault injection (tests only): a hard abort kills the object; a stop leaves it idle until the test evicts it. */
+  private enqueueApprovalIndex(s: RunState, approvalId: string, at: number): void {
+    const a = approvalById(s, approvalId);
+    if (!a) return;
+    const entry = indexEntry(a, s.runId, s.workflow.id, s.seq);
+    if (s.terminal && entry.status === "pending") entry.status = `run_${s.terminal}`;
+    this.store.enqueue("approval-index", { tenant: s.tenant, entry }, at);
+  }
+
   private trip(): void {
     const how = this.fault!.how;
     this.fault = null;
@@ -305,15 +335,117 @@ export class AgentRun extends DurableObject<Env> {
     this.append([outcome]);
   }
 
+  // ---------- approvals ----------
+
+  /** Resolves who to notify, mints one signed link each, and records `approval.notified` with the emails in one transaction. */
+  private async prepareNotifications(outboxId: number, job: { approvalId: string; level: number }): Promise<void> {
+    const s = this.state!;
+    const a = approvalById(s, job.approvalId);
+    if (!a || a.status !== "pending" || s.terminal) {
+      this.store.ackOutbox(outboxId);
+      return;
+    }
+    const set = job.level === -1 ? a.reassigned!.set : a.levels.find((l) => l.level === job.level)!;
+    const directory = await registryStub(this.env, s.tenant).directory();
+    const recipients = recipientsFor(set, directory, a.excluded);
+    const ttl = Number(this.env.APPROVAL_LINK_TTL || 86_400);
+    const base = (this.env.PUBLIC_URL || "http://127.0.0.1:8787").replace(/\/$/, "");
+    const mails: OutgoingEmail[] = [];
+    for (const r of recipients) {
+      if (!r.email) continue;
+      const token = await mintApprovalLink({ sub: r.id, run: s.runId, approval: a.approvalId }, this.env.WARDEN_JWT_SECRET, ttl);
+      mails.push(approvalEmail({ to: r.email, messageId: `${a.approvalId}.${job.level}.${r.id.replace(/[^\w.-]/g, "_")}@warden`, workflow: s.workflow.id, runId: s.runId, approvalId: a.approvalId, context: a.context, link: `${base}/approvals/link/${token}`, level: Math.max(job.level, 0), expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }));
+    }
+    const channel = (this.env as unknown as EmailEnv).EMAIL_TRANSPORT || "smtp";
+    this.append([{ type: "approval.notified", data: { approvalId: a.approvalId, level: job.level, recipients, channel } }], () => {
+      for (const m of mails) this.store.enqueue("email", m, Date.now());
+      this.store.ackOutbox(outboxId);
+    });
+  }
+
+  private approvalFor(tenant: string | null, approvalId: string): RpcResult<ApprovalState> {
+    const s = this.state;
+    if (!s || (tenant !== null && s.tenant !== tenant)) return fail(404, "Not Found", "no such approval");
+    const a = approvalById(s, approvalId);
+    return a ? ok(a) : fail(404, "Not Found", "no such approval");
+  }
+
+  async approval(tenant: string, approvalId: string): Promise<RpcResult<ApprovalView>> {
+    const r = this.approvalFor(tenant, approvalId);
+    return r.ok ? ok(this.view(r.value)) : r;
+  }
+
+  private view(a: ApprovalState): ApprovalView {
+    const s = this.state!;
+    return { ...indexEntry(a, s.runId, s.workflow.id, s.seq), runStatus: s.status, decisions: a.decisions.map((d) => ({ ...d, at: new Date(d.at).toISOString() })), activeLevel: a.activeLevel, levels: a.levels };
+  }
+
+  /** The link's GET: shows the approval and records that the approver opened it; decides nothing. */
+  async viewApproval(link: LinkClaims): Promise<RpcResult<ApprovalView>> {
+    const r = this.approvalFor(null, link.approval);
+    if (!r.ok) return r;
+    if (this.state!.runId !== link.run) return fail(404, "Not Found", "no such approval");
+    if (this.store.linkUsed(link.jti)) return fail(409, "Link already used", "this link has already been used to decide; each link works once");
+    if (r.value.status === "pending" && !this.state!.terminal) this.append([{ type: "approval.viewed", data: { approvalId: link.approval, by: link.sub, via: "link" } }]);
+    return ok(this.view(this.approvalFor(null, link.approval).ok ? approvalById(this.state!, link.approval)! : r.value));
+  }
+
+  /** A decision from the link, the API or the CLI. Checked, recorded, and the run resumes from the alarm. */
+  async decideApproval(req: { tenant: string | null; approvalId: string; who: { sub: string; roles: string[] }; decision: "approve" | "reject"; comment?: string; via: "link" | "api" | "cli"; jti?: string; run?: string }): Promise<RpcResult<ApprovalView>> {
+    const r = this.approvalFor(req.tenant, req.approvalId);
+    if (!r.ok) return r;
+    if (req.run && req.run !== this.state!.runId) return fail(404, "Not Found", "no such approval");
+    if (req.jti && this.store.linkUsed(req.jti)) return fail(409, "Link already used", "this link has already been used to decide; each link works once");
+    if (this.state!.terminal) return fail(409, "Conflict", `the run is ${this.state!.terminal}; its approval can no longer be decided`);
+    const ok_ = eligibility(r.value, req.who);
+    if (!ok_.ok) return fail(ok_.status, ok_.status === 403 ? "Forbidden" : "Conflict", ok_.reason);
+    const jti = req.jti;
+    this.append([{ type: "approval.decided", data: { approvalId: req.approvalId, by: req.who.sub, roles: req.who.roles, decision: req.decision, via: req.via, ...(req.comment ? { comment: req.comment } : {}) } }], jti ? () => this.store.consumeLink(jti, Date.now()) : undefined);
+    this.kick();
+    return ok(this.view(approvalById(this.state!, req.approvalId)!));
+  }
+
+  async reassignApproval(tenant: string, approvalId: string, actor: Actor, to: { users: string[]; roles: string[] }, reason?: string): Promise<RpcResult<ApprovalView>> {
+    const r = this.approvalFor(tenant, approvalId);
+    if (!r.ok) return r;
+    if (r.value.status !== "pending" || this.state!.terminal) return fail(409, "Conflict", `approval ${approvalId} is ${r.value.status}; only a pending approval can be reassigned`);
+    this.append([{ type: "approval.reassigned", data: { approvalId, actor, to, ...(reason ? { reason } : {}) } }]);
+    await this.deliverOutbox();
+    return ok(this.view(approvalById(this.state!, approvalId)!));
+  }
+
+  async cancelApproval(tenant: string, approvalId: string, actor: Actor, reason?: string): Promise<RpcResult<ApprovalView>> {
+    const r = this.approvalFor(tenant, approvalId);
+    if (!r.ok) return r;
+    if (r.value.status !== "pending" || this.state!.terminal) return fail(409, "Conflict", `approval ${approvalId} is ${r.value.status}; only a pending approval can be cancelled`);
+    this.append([{ type: "approval.cancelled", data: { approvalId, actor, ...(reason ? { reason } : {}) } }]);
+    this.kick();
+    return ok(this.view(approvalById(this.state!, approvalId)!));
+  }
+
   // ---------- outbox ----------
 
   private async deliverOutbox(): Promise<void> {
+    // a few rounds, so rows enqueued by a delivery (a notification's emails) go out at once
+    for (let round = 0; round < 3; round++) if (!(await this.deliverOutboxRound())) break;
+  }
+
+  private async deliverOutboxRound(): Promise<boolean> {
     const now = Date.now();
-    for (const row of this.store.dueOutbox(now, 50)) {
+    const rows = this.store.dueOutbox(now, 50);
+    for (const row of rows) {
       try {
         if (row.kind === "index") {
           const summary = JSON.parse(row.payload) as RunSummary;
           await registryStub(this.env, summary.tenant).indexRun(summary);
+        } else if (row.kind === "approval-index") {
+          const { tenant, entry } = JSON.parse(row.payload) as { tenant: string; entry: ApprovalIndexEntry };
+          await registryStub(this.env, tenant).indexApproval(entry);
+        } else if (row.kind === "notify") {
+          await this.prepareNotifications(row.id, JSON.parse(row.payload) as { approvalId: string; level: number });
+          continue; // acknowledged inside the transaction that enqueued the emails
+        } else if (row.kind === "email") {
+          await (await emailSenderFor(this.env as unknown as EmailEnv)).send(JSON.parse(row.payload) as OutgoingEmail);
         }
         this.store.ackOutbox(row.id);
       } catch {
@@ -324,5 +456,6 @@ export class AgentRun extends DurableObject<Env> {
     const next = this.store.earliestOutbox();
     if (next !== null) this.store.setTimer(OUTBOX, Math.max(next, now + 1), "outbox");
     else this.store.deleteTimer(OUTBOX);
+    return rows.length > 0;
   }
 }

@@ -5,6 +5,7 @@
  * summary never overwrites a newer one).
  */
 import { DurableObject } from "cloudflare:workers";
+import { mayDecide, type ApprovalIndexEntry, type DirectoryUser } from "../src/approvals/approval-index.ts";
 import type { RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { activeSecrets, rotateSecrets, type StoredSecret } from "../src/webhooks/secrets.ts";
@@ -69,9 +70,55 @@ export class TenantRegistry extends DurableObject<Env> {
     this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, id DESC)`);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow_id, created_at DESC, id DESC)`);
     // Webhook endpoint secrets (the whsec_ string; HMAC needs it): one current row (expires_at NULL) per workflow, and the previous ones until they expire.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS directory (id TEXT PRIMARY KEY, email TEXT, name TEXT, roles TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS directory_meta (id INTEGER PRIMARY KEY CHECK (id = 1), updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, run_id TEXT NOT NULL, status TEXT NOT NULL, requested_at INTEGER NOT NULL, seq INTEGER NOT NULL, entry TEXT NOT NULL)`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals (status, requested_at DESC, id DESC)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_secrets (workflow_id TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (workflow_id, secret))`);
     // Accepted deliveries: a redelivered webhook-id finds its run without re-resolving the workflow.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_deliveries (workflow_id TEXT NOT NULL, webhook_id TEXT NOT NULL, run_id TEXT NOT NULL, request_hash TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (workflow_id, webhook_id))`);
+  }
+
+  // ---------- directory: who holds which business role, and where to mail them ----------
+
+  async putDirectory(users: DirectoryUser[], by: string): Promise<{ users: number }> {
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(`DELETE FROM directory`);
+      for (const u of users) this.sql.exec(`INSERT INTO directory (id, email, name, roles) VALUES (?, ?, ?, ?)`, u.id, u.email ?? null, u.name ?? null, JSON.stringify(u.roles));
+      this.sql.exec(`INSERT INTO directory_meta (id, updated_at, updated_by) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, updated_by = excluded.updated_by`, Date.now(), by);
+    });
+    return { users: users.length };
+  }
+
+  async directory(): Promise<DirectoryUser[]> {
+    return this.sql
+      .exec<{ id: string; email: string | null; name: string | null; roles: string }>(`SELECT id, email, name, roles FROM directory ORDER BY id`)
+      .toArray()
+      .map((r) => ({ id: r.id, ...(r.email ? { email: r.email } : {}), ...(r.name ? { name: r.name } : {}), roles: JSON.parse(r.roles) as string[] }));
+  }
+
+  async rolesOf(sub: string): Promise<string[]> {
+    const row = this.sql.exec<{ roles: string }>(`SELECT roles FROM directory WHERE lower(id) = lower(?) OR lower(email) = lower(?) LIMIT 1`, sub, sub).toArray()[0];
+    return row ? (JSON.parse(row.roles) as string[]) : [];
+  }
+
+  // ---------- approvals inbox index (fed by runs through their outbox; newer seq wins) ----------
+
+  async indexApproval(e: ApprovalIndexEntry): Promise<void> {
+    this.sql.exec(
+      `INSERT INTO approvals (id, run_id, status, requested_at, seq, entry) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, seq = excluded.seq, entry = excluded.entry WHERE excluded.seq > approvals.seq`,
+      e.approvalId, e.runId, e.status, Date.parse(e.requestedAt), e.seq, JSON.stringify(e),
+    );
+  }
+
+  async listApprovals(q: { status?: string; who?: { sub: string; roles: string[] }; limit: number }): Promise<ApprovalIndexEntry[]> {
+    const rows = q.status
+      ? this.sql.exec<{ entry: string }>(`SELECT entry FROM approvals WHERE status = ? ORDER BY requested_at DESC, id DESC LIMIT 5000`, q.status).toArray()
+      : this.sql.exec<{ entry: string }>(`SELECT entry FROM approvals ORDER BY requested_at DESC, id DESC LIMIT 5000`).toArray();
+    const all = rows.map((r) => JSON.parse(r.entry) as ApprovalIndexEntry);
+    const who = q.who;
+    return (who ? all.filter((e) => e.status !== "pending" || mayDecide(e, who)) : all).slice(0, q.limit);
   }
 
   async publish(doc: { id: string; version: number }, hash: string, by: string): Promise<RpcResult<{ created: boolean; workflow: PublishedWorkflow }>> {

@@ -11,3 +11,8 @@ declare namespace Cloudflare {
     ANTHROPIC_API_KEY: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    MAILDEV_URL: string;
+  }
+}

@@ -2,6 +2,9 @@ import { Hono } from "hono";
 import { authenticate, type AppEnv } from "./auth-middleware.ts";
 import { problem } from "./problem.ts";
 import { runRoutes } from "./routes/runs.ts";
+import { approvalLinkRoutes } from "./routes/approval-links.ts";
+import { approvalRoutes } from "./routes/approvals.ts";
+import { directoryRoutes } from "./routes/directory.ts";
 import { hookRoutes, webhookAdminRoutes } from "./routes/webhooks.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 
@@ -15,6 +18,10 @@ app.use("/v1/*", (c, next) => (c.req.path.startsWith("/v1/hooks/") ? next() : au
 app.route("/v1/workflows", workflowRoutes);
 app.route("/v1/workflows", webhookAdminRoutes);
 app.route("/v1/runs", runRoutes);
+app.route("/v1/approvals", approvalRoutes);
+app.route("/v1/directory", directoryRoutes);
+// Approval links carry their own signed token instead of a bearer token.
+app.route("/approvals/link", approvalLinkRoutes);
 app.notFound((c) => problem(c, 404, "Not Found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
 app.onError((err, c) => {
   console.error("unhandled error", err);

@@ -71,8 +71,9 @@ export function activeApprovers(a: ApprovalState): ApproverSet {
 
 /** People notified for an active level also count as named approvers (roles resolved to people at notification time). */
 function notifiedIds(a: ApprovalState): Set<string> {
-  const from = a.reassigned ? a.reassigned.atLevel : 0;
-  return new Set(a.notified.filter((n) => n.level >= from && n.level <= a.activeLevel).flatMap((n) => n.recipients.flatMap((r) => [norm(r.id), ...(r.email ? [norm(r.email)] : [])])));
+  // after a reassignment only its own notification (level -1) and later escalations count
+  const counts = (level: number) => (a.reassigned ? level === -1 || (level > a.reassigned.atLevel && level <= a.activeLevel) : level >= 0 && level <= a.activeLevel);
+  return new Set(a.notified.filter((n) => counts(n.level)).flatMap((n) => n.recipients.flatMap((r) => [norm(r.id), ...(r.email ? [norm(r.email)] : [])])));
 }
 
 export type Eligibility = { ok: true } | { ok: false; status: 403 | 409; reason: string };

@@ -93,7 +93,8 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     case "node.completed": {
       cursorOf(s, e.data.node);
       const prev = s.nodes[e.data.node];
-      return { ...s, cursor: null, call: null, pending: e.data.next, nodes: { ...s.nodes, [e.data.node]: { output: e.data.output, visits: (prev?.visits ?? 0) + 1 } } };
+      const approvals = s.cursor?.approval ? { ...s.approvals, [s.cursor.approval.approvalId]: s.cursor.approval } : s.approvals;
+      return { ...s, approvals, cursor: null, call: null, pending: e.data.next, nodes: { ...s.nodes, [e.data.node]: { output: e.data.output, visits: (prev?.visits ?? 0) + 1 } } };
     }
     case "llm.started":
     case "tool.started": {
@@ -225,8 +226,10 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     }
     case "run.completed":
       return { ...s, terminal: "completed", output: e.data.output, cursor: null, call: null };
-    case "run.failed":
-      return { ...s, terminal: "failed", error: e.data.error, cursor: null, call: null };
+    case "run.failed": {
+      const approvals = s.cursor?.approval ? { ...s.approvals, [s.cursor.approval.approvalId]: s.cursor.approval } : s.approvals;
+      return { ...s, approvals, terminal: "failed", error: e.data.error, cursor: null, call: null };
+    }
   }
 }
 
@@ -262,6 +265,7 @@ export function initialState(e: RunEvent): RunState {
     nodes: {},
     visits: {},
     counters: { steps: 0, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0 },
+    approvals: {},
   };
   return s;
 }

@@ -53,6 +53,10 @@ export interface Cursor {
   approval?: ApprovalState;
 }
 
+export function approvalById(s: RunState, approvalId: string): ApprovalState | undefined {
+  return s.cursor?.approval?.approvalId === approvalId ? s.cursor.approval : s.approvals[approvalId];
+}
+
 /** A timer still matters if the current node or call is waiting on it. */
 export function isLiveTimer(s: RunState, timerId: string): boolean {
   if (s.terminal) return false;
@@ -86,4 +90,6 @@ export interface RunState {
   output?: unknown;
   error?: { message: string; node?: string };
   haltedBy?: Actor;
+  /** Approvals of nodes already left, by id (the current one is on the cursor). */
+  approvals: Record<string, ApprovalState>;
 }

@@ -23,6 +23,7 @@ export class RunLogStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at INTEGER NOT NULL, data TEXT, chunks INTEGER NOT NULL DEFAULT 0)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS event_chunks (seq INTEGER NOT NULL, idx INTEGER NOT NULL, part TEXT NOT NULL, PRIMARY KEY (seq, idx))`);
     sql.exec(`CREATE TABLE IF NOT EXISTS timers (id TEXT PRIMARY KEY, due_at INTEGER NOT NULL, purpose TEXT NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS consumed_links (jti TEXT PRIMARY KEY, at INTEGER NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL)`);
   }
 
@@ -75,6 +76,14 @@ export class RunLogStore {
   earliestTimer(): number | null {
     const row = this.sql.exec<{ t: number | null }>(`SELECT MIN(due_at) AS t FROM timers`).one();
     return row.t ?? null;
+  }
+
+  linkUsed(jti: string): boolean {
+    return this.sql.exec(`SELECT 1 FROM consumed_links WHERE jti = ?`, jti).toArray().length > 0;
+  }
+
+  consumeLink(jti: string, at: number): void {
+    this.sql.exec(`INSERT INTO consumed_links (jti, at) VALUES (?, ?)`, jti, at);
   }
 
   enqueue(kind: string, payload: unknown, now: number): void {

@@ -1,18 +1,40 @@
+import { createServer } from "node:net";
+import { MailDev } from "maildev";
 import type { TestProject } from "vitest/node";
 import { startFakeServices } from "./fake-services.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     fakeServicesPort: number;
+    maildevSmtpPort: number;
+    maildevWebPort: number;
   }
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the local fakes for paid services and a real MailDev (SMTP + REST) on loopback. */
 export default async function setup(project: TestProject) {
   const { server, port } = await startFakeServices();
+  const [smtp, web] = [await freePort(), await freePort()];
+  const maildev = new MailDev({ smtp, web, ip: "127.0.0.1", webIp: "127.0.0.1", silent: true });
+  await maildev.start();
   project.provide("fakeServicesPort", port);
-  return () =>
-    new Promise<void>((resolve) => {
+  project.provide("maildevSmtpPort", smtp);
+  project.provide("maildevWebPort", web);
+  return async () => {
+    await maildev.stop();
+    await new Promise<void>((resolve) => {
       server.closeAllConnections(); // hung-connection scenarios leave sockets open
       server.close(() => resolve());
     });
+  };
 }
