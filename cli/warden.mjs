@@ -23,18 +23,32 @@ Usage:
                                       start a run of WORKFLOW ("id" or "id@version"); input is a JSON file
   warden runs get ID                  a run's summary
   warden runs wait ID [--timeout SECONDS]
-                                      poll until the run is completed, failed, halted or needs attention
+                                      poll until the run is completed, failed, halted, needs attention
+                                      or waits for a human approval (its approvalId is in \`waiting\`)
   warden runs list [--workflow W] [--status S] [--limit N] [--cursor C]
   warden runs events ID               the run's event log as JSONL (feed it to \`warden replay\`)
   warden runs pause|resume|halt ID [--reason R]
   warden runs resolve ID --action retry|fail|complete [--result JSON] [--comment C]
+  warden approvals list [--status S] [--all]
+                                      your approval inbox (what you may decide; S = pending, approved, rejected,
+                                      expired or cancelled); --all shows every approval (admin, auditor)
+  warden approvals get ID             one approval with its decisions
+  warden approvals approve|reject ID [--comment C]
+                                      decide an approval (roles approver or admin; recorded as made via the CLI)
+  warden approvals reassign ID (--user U | --role R)... [--reason R]
+                                      hand an approval to other people or directory roles (operator, admin)
+  warden approvals cancel ID [--reason R]
+                                      cancel a pending approval; the run takes its reject path (operator, admin)
+  warden directory put FILE           replace the tenant's directory: { "users": [{ "id", "email", "name", "roles" }] }
+  warden directory get                the tenant's directory (who holds which business role)
   warden replay FILE|-                re-run the interpreter over an events JSONL file (- = stdin) and check
                                       that every recorded decision is reproduced; needs no network
   warden help                         this text
 
 Environment:
   WARDEN_URL        API base URL (default http://127.0.0.1:8787)
-  WARDEN_TOKEN      bearer token for API calls; when unset, an admin token is minted from .dev.vars
+  WARDEN_TOKEN      bearer token for API calls; when unset, an admin token is minted from .dev.vars.
+                    To act as an approver: WARDEN_TOKEN=$(warden token --role approver --sub sam@demo.test)
   WARDEN_TENANT     tenant of the minted token and default of \`token --tenant\` (default demo)
   WARDEN_DEV_VARS   path of the .dev.vars file holding WARDEN_JWT_SECRET
                     (default ./.dev.vars if present, else the repository's .dev.vars)
@@ -214,7 +228,7 @@ async function cmdRuns([sub, ...rest]) {
       const deadline = Date.now() + timeout * 1000;
       for (;;) {
         const run = await apiJson("GET", `/v1/runs/${runId(positionals[0])}`);
-        if (TERMINAL.has(run.status)) return print(run);
+        if (TERMINAL.has(run.status) || run.waiting?.reason === "approval") return print(run);
         if (Date.now() > deadline) {
           print(run);
           throw new CliError(`run ${positionals[0]} is still ${run.status} after ${timeout}s`);
@@ -258,6 +272,76 @@ async function cmdRuns([sub, ...rest]) {
     }
     default:
       throw new CliError(`unknown command "runs ${sub ?? ""}"; try \`warden help\``);
+  }
+}
+
+// ---------------------------------------------------------------- approvals and directory
+
+const approvalId = (id) => encodeURIComponent(id);
+
+/** The object without its undefined values (options that were not given). */
+function defined(obj) {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}
+
+async function cmdApprovals([sub, ...rest]) {
+  switch (sub) {
+    case "list":
+    case "inbox": {
+      const usage = "warden approvals list [--status S] [--all]";
+      const { values } = args(rest, { status: { type: "string" }, all: { type: "boolean" } }, { usage });
+      const q = new URLSearchParams(defined({ status: values.status, all: values.all ? "true" : undefined }));
+      return print(await apiJson("GET", `/v1/approvals${q.size ? `?${q}` : ""}`));
+    }
+    case "get": {
+      const { positionals } = args(rest, {}, { min: 1, usage: "warden approvals get ID" });
+      return print(await apiJson("GET", `/v1/approvals/${approvalId(positionals[0])}`));
+    }
+    case "approve":
+    case "reject": {
+      const { positionals, values } = args(rest, { comment: { type: "string" } }, { min: 1, usage: `warden approvals ${sub} ID [--comment C]` });
+      const body = JSON.stringify(defined({ decision: sub, comment: values.comment }));
+      return print(await apiJson("POST", `/v1/approvals/${approvalId(positionals[0])}/decision`, { body, headers: { "x-warden-client": "cli" } }));
+    }
+    case "reassign": {
+      const usage = "warden approvals reassign ID (--user U | --role R)... [--reason R]";
+      const { positionals, values } = args(rest, { user: { type: "string", multiple: true }, role: { type: "string", multiple: true }, reason: { type: "string" } }, { min: 1, usage });
+      const to = defined({ users: values.user, roles: values.role });
+      if (!Object.keys(to).length) throw new CliError(`name at least one --user or --role to reassign to\nusage: ${usage}`);
+      const body = JSON.stringify(defined({ to, reason: values.reason }));
+      return print(await apiJson("POST", `/v1/approvals/${approvalId(positionals[0])}/reassign`, { body, headers: { "x-warden-client": "cli" } }));
+    }
+    case "cancel": {
+      const { positionals, values } = args(rest, { reason: { type: "string" } }, { min: 1, usage: "warden approvals cancel ID [--reason R]" });
+      const body = JSON.stringify(defined({ reason: values.reason }));
+      return print(await apiJson("POST", `/v1/approvals/${approvalId(positionals[0])}/cancel`, { body, headers: { "x-warden-client": "cli" } }));
+    }
+    default:
+      throw new CliError(`unknown command "approvals ${sub ?? ""}"; try \`warden help\``);
+  }
+}
+
+async function cmdDirectory([sub, ...rest]) {
+  switch (sub) {
+    case "put": {
+      const { positionals } = args(rest, {}, { min: 1, usage: "warden directory put FILE" });
+      const text = readInputFile(positionals[0]);
+      let doc;
+      try {
+        doc = JSON.parse(text);
+      } catch (err) {
+        throw new CliError(`${positionals[0]} is not valid JSON: ${err.message}`);
+      }
+      // A bare array of users is accepted too.
+      const body = Array.isArray(doc) ? { users: doc } : doc;
+      return print(await apiJson("PUT", "/v1/directory", { body: JSON.stringify(body) }));
+    }
+    case "get":
+    case "list":
+      args(rest, {}, { usage: "warden directory get" });
+      return print(await apiJson("GET", "/v1/directory"));
+    default:
+      throw new CliError(`unknown command "directory ${sub ?? ""}"; try \`warden help\``);
   }
 }
 
@@ -357,6 +441,11 @@ async function main(argv) {
     case "runs":
     case "run":
       return cmdRuns(rest);
+    case "approvals":
+    case "approval":
+      return cmdApprovals(rest);
+    case "directory":
+      return cmdDirectory(rest);
     case "replay":
       return cmdReplay(rest);
     default:

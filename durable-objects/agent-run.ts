@@ -14,7 +14,7 @@ import { approvalById, isLiveTimer, type CallState, type RunState } from "../src
 import { approvalEmail } from "../src/approvals/approval-email.ts";
 import { indexEntry, recipientsFor, type ApprovalIndexEntry } from "../src/approvals/approval-index.ts";
 import { mintApprovalLink, type LinkClaims } from "../src/approvals/approval-link.ts";
-import { eligibility, type ApprovalLevel, type ApprovalState } from "../src/approvals/approval-state.ts";
+import { eligibility, tally, type ApprovalLevel, type ApprovalState } from "../src/approvals/approval-state.ts";
 import { emailSenderFor, type EmailEnv, type OutgoingEmail } from "../src/notifications/email-sender.ts";
 import { summarize, type RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
@@ -64,6 +64,8 @@ export class AgentRun extends DurableObject<Env> {
   private inflight: AbortController | null = null;
   private fault: Fault | null = null;
   private stopped = false;
+  /** The alarm time last set (undefined: unknown, e.g. after the alarm fired). */
+  private alarmAt: number | null | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,8 +91,9 @@ export class AgentRun extends DurableObject<Env> {
     }
   }
 
+  private hostMap: ReturnType<typeof parseHostMap> | null = null;
   private get hosts() {
-    return parseHostMap(this.env.OUTBOUND_HOSTS);
+    return (this.hostMap ??= parseHostMap(this.env.OUTBOUND_HOSTS));
   }
 
   /** Appends events atomically with their timers and outbox rows; the fold happens first so a bad event writes nothing. */
@@ -170,10 +173,13 @@ export class AgentRun extends DurableObject<Env> {
     this.stopped = true;
   }
 
+  /** Keeps the one alarm at the earliest timer; remembers what it set so an unchanged alarm costs no storage call. */
   private armAlarm(): void {
     const t = this.store.earliestTimer();
+    if (t === this.alarmAt) return;
     if (t === null) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(t);
+    this.alarmAt = t;
   }
 
   // ---------- RPC ----------
@@ -187,9 +193,9 @@ export class AgentRun extends DurableObject<Env> {
     const doc = workflowSchema.parse(req.document);
     const first = { seq: 1, type: "run.started", at: Date.now(), data: { ...req, document: doc } } as RunEvent;
     const s = initialState(first);
+    // The API indexes the new run itself; later status changes reach the index through the outbox.
     this.ctx.storage.transactionSync(() => {
       this.store.insertEvent(first);
-      this.store.enqueue("index", summarize(s), first.at);
       this.store.setTimer(LEASE, first.at, "lease");
     });
     this.state = s;
@@ -249,10 +255,11 @@ export class AgentRun extends DurableObject<Env> {
   }
 
   async alarm(): Promise<void> {
+    this.alarmAt = undefined; // the runtime cleared the alarm that fired
     if (this.working || this.stopped) {
-      // busy with a call (or stopped by a test): look again shortly rather than spin on a due timer
-      const next = this.store.earliestTimer();
-      if (next !== null) void this.ctx.storage.setAlarm(Math.max(next, Date.now() + 1_000));
+      // busy with a long call (or stopped by a test): extend the lease instead of spinning on a due timer
+      this.store.setTimer(LEASE, Date.now() + LEASE_MS, "lease");
+      this.armAlarm();
       return;
     }
     const now = Date.now();
@@ -305,9 +312,6 @@ export class AgentRun extends DurableObject<Env> {
   }
 
   private async execute(s: RunState, call: CallState): Promise<void> {
-    const timeoutMs = call.kind === "llm" ? ("timeoutMs" in s.doc.provider ? s.doc.provider.timeoutMs : 60_000) : (s.doc.tools[call.tool!] as { timeoutMs?: number }).timeoutMs ?? 30_000;
-    this.store.setTimer(LEASE, Date.now() + timeoutMs + LEASE_MS, "lease");
-    this.armAlarm();
     const controller = new AbortController();
     this.inflight = controller;
     const began = Date.now();
@@ -377,7 +381,10 @@ export class AgentRun extends DurableObject<Env> {
 
   private view(a: ApprovalState): ApprovalView {
     const s = this.state!;
-    return { ...indexEntry(a, s.runId, s.workflow.id, s.seq), runStatus: s.status, decisions: a.decisions.map((d) => ({ ...d, at: new Date(d.at).toISOString() })), activeLevel: a.activeLevel, levels: a.levels };
+    const entry = indexEntry(a, s.runId, s.workflow.id, s.seq);
+    // a decision that completes the quorum is answered with the outcome it produces (resolution follows on the alarm)
+    if (entry.status === "pending") entry.status = tally(a) ?? (a.cancelled ? "cancelled" : "pending");
+    return { ...entry, runStatus: s.status, decisions: a.decisions.map((d) => ({ ...d, at: new Date(d.at).toISOString() })), activeLevel: a.activeLevel, levels: a.levels };
   }
 
   /** The link's GET: shows the approval and records that the approver opened it; decides nothing. */
@@ -392,6 +399,11 @@ export class AgentRun extends DurableObject<Env> {
 
   /** A decision from the link, the API or the CLI. Checked, recorded, and the run resumes from the alarm. */
   async decideApproval(req: { tenant: string | null; approvalId: string; who: { sub: string; roles: string[] }; decision: "approve" | "reject"; comment?: string; via: "link" | "api" | "cli"; jti?: string; run?: string }): Promise<RpcResult<ApprovalView>> {
+    if (req.via === "link" && this.state) {
+      // the link carries no roles: record the approver's directory roles, as for API decisions
+      req = { ...req, who: { sub: req.who.sub, roles: await registryStub(this.env, this.state.tenant).rolesOf(req.who.sub) } };
+    }
+    // checked after any await, so a concurrent decision is seen
     const r = this.approvalFor(req.tenant, req.approvalId);
     if (!r.ok) return r;
     if (req.run && req.run !== this.state!.runId) return fail(404, "Not Found", "no such approval");

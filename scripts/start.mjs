@@ -6,7 +6,8 @@
  *   - MailDev (SMTP + web UI)                            ports $SMTP_PORT (1025), $MAILDEV_WEB_PORT (1080)
  *   - the example claims/fraud/payments services         port $EXAMPLE_SERVICES_PORT (8790)
  *   - the Worker under `wrangler dev` (workerd)          port $PORT (8787), state in .data/wrangler
- * then publishes every examples/*.yaml and prints how to use it. Ctrl-C stops everything.
+ * then loads examples/directory.json as tenant demo's directory (who approves), publishes every
+ * examples/*.yaml and prints how to use it. Ctrl-C stops everything.
  * Set WARDEN_VERBOSE=1 to also see sqld and MailDev output.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -245,7 +246,26 @@ const outbound = JSON.stringify({ "claims.example": servicesUrl, "fraud.example"
 startChild(
   "wrangler",
   process.execPath,
-  [binOf("wrangler"), "dev", "--ip", "127.0.0.1", "--port", String(PORTS.worker), "--persist-to", ".data/wrangler", "--var", `OUTBOUND_HOSTS:${outbound}`, "--show-interactive-dev-session=false"],
+  [
+    binOf("wrangler"),
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(PORTS.worker),
+    "--persist-to",
+    ".data/wrangler",
+    "--var",
+    `OUTBOUND_HOSTS:${outbound}`,
+    // Links in approval emails must point at this Worker, and mail must reach this MailDev.
+    "--var",
+    `PUBLIC_URL:${workerUrl}`,
+    "--var",
+    "SMTP_HOST:127.0.0.1",
+    "--var",
+    `SMTP_PORT:${PORTS.smtp}`,
+    "--show-interactive-dev-session=false",
+  ],
   { extraEnv: { WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", FORCE_COLOR: "0" } },
 );
 
@@ -257,10 +277,23 @@ await Promise.all([
 ]);
 if (stopping) await new Promise(() => {}); // fail() is shutting down
 
-// Publish the examples with an admin token of tenant demo.
+// Load the demo directory (who holds which business role) and publish the examples, as an admin of tenant demo.
 const adminToken = await mintToken({ sub: "admin@demo", tenant: TENANT, roles: ["admin"] }, vars.WARDEN_JWT_SECRET, "12h");
 const published = [];
 const problems = [];
+let directoryUsers = [];
+const directoryFile = join(ROOT, "examples/directory.json");
+if (existsSync(directoryFile)) {
+  try {
+    const text = readFileSync(directoryFile, "utf8");
+    const res = await fetch(`${workerUrl}/v1/directory`, { method: "PUT", headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" }, body: text });
+    const body = await res.json().catch(() => null);
+    if (res.ok) directoryUsers = JSON.parse(text).users ?? [];
+    else problems.push(`examples/directory.json: ${res.status} ${body?.title ?? ""}: ${body?.detail ?? ""}${(body?.errors ?? []).map((e) => `\n      - ${e.path}: ${e.message}`).join("")}`);
+  } catch (err) {
+    problems.push(`examples/directory.json: ${err.message}`);
+  }
+}
 for (const f of readdirSync(join(ROOT, "examples")).filter((n) => n.endsWith(".yaml") || n.endsWith(".yml")).sort()) {
   const text = readFileSync(join(ROOT, "examples", f), "utf8");
   const res = await fetch(`${workerUrl}/v1/workflows`, { method: "POST", headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/yaml" }, body: text });
@@ -270,6 +303,25 @@ for (const f of readdirSync(join(ROOT, "examples")).filter((n) => n.endsWith(".y
 }
 
 const exampleInput = existsSync(join(ROOT, "examples/claims-triage.input.json")) ? "examples/claims-triage.input.json" : "FILE";
+const largeInput = "examples/claims-triage.large.input.json";
+const holders = (role) => directoryUsers.filter((u) => u.roles?.includes(role)).map((u) => u.id);
+const [firstSupervisor = "sam@demo.test", secondSupervisor = "tess@demo.test"] = holders("claims-supervisor");
+const approvalTour =
+  directoryUsers.length && existsSync(join(ROOT, largeInput))
+    ? `
+
+ Human approval (claims over 10,000 EUR need two claims supervisors; directory: examples/directory.json):
+   npx warden runs start claims-triage --input ${largeInput}
+   npx warden runs wait <run id>     # stops waiting for the approval: waiting.approvalId
+   open ${maildevUrl}: ${firstSupervisor} and ${secondSupervisor} each have an email
+   click ${firstSupervisor}'s link: the page shows the claim (opening it decides nothing); press Approve
+   then approve as ${secondSupervisor} through the CLI:
+     export APPROVER_TOKEN=$(npx warden token --tenant ${TENANT} --role approver --sub ${secondSupervisor})
+     WARDEN_TOKEN=$APPROVER_TOKEN npx warden approvals list --status pending
+     WARDEN_TOKEN=$APPROVER_TOKEN npx warden approvals approve <approval id> --comment "agreed"
+   npx warden runs wait <run id>     # completed: output.status "paid"
+   (no decision in 4h escalates to the claims manager; after 3 days the claim is rejected)`
+    : "";
 const line = "=".repeat(78);
 console.log(`
 ${line}
@@ -281,7 +333,8 @@ ${line}
    Example services .. ${servicesUrl}        (claims.example, fraud.example, payments.example)
 
  Published examples:
-${published.map((p) => `   - ${p}`).join("\n") || "   (none)"}${problems.length ? `\n FAILED to publish:\n${problems.map((p) => `   - ${p}`).join("\n")}` : ""}
+${published.map((p) => `   - ${p}`).join("\n") || "   (none)"}
+ Directory of tenant ${TENANT}: ${directoryUsers.map((u) => `${u.id} (${(u.roles ?? []).join(", ")})`).join("; ") || "(not loaded)"}${problems.length ? `\n FAILED to load:\n${problems.map((p) => `   - ${p}`).join("\n")}` : ""}
 
  Admin token (tenant ${TENANT}, roles admin, valid 12h):
    export WARDEN_TOKEN=${adminToken}
@@ -289,9 +342,9 @@ ${published.map((p) => `   - ${p}`).join("\n") || "   (none)"}${problems.length 
  Try:
    curl -s -H "Authorization: Bearer $WARDEN_TOKEN" ${workerUrl}/v1/workflows
    npx warden runs start claims-triage --input ${exampleInput}
-   npx warden runs wait <run id>    # then: npx warden runs events <run id> | npx warden replay -
+   npx warden runs wait <run id>    # then: npx warden runs events <run id> | npx warden replay -${approvalTour}
 
  Ctrl-C stops everything.
 ${line}
 `);
-if (problems.length) console.error(`[start] ${problems.length} example(s) failed to publish (see above); the stack keeps running`);
+if (problems.length) console.error(`[start] ${problems.length} example file(s) failed to load (see above); the stack keeps running`);

@@ -22,6 +22,8 @@ import { startExampleServices } from "../../scripts/example-services.mjs";
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "cli/warden.mjs");
 const SECRET = "cli-test-secret-cli-test-secret-0123456789";
+const APPROVAL = "run_0123456789abcdefghijklmnop.review.1";
+const TWICE = "run_0123456789abcdefghijklmnop.review.2";
 
 let tmp: string;
 beforeAll(() => {
@@ -189,6 +191,13 @@ describe("warden token", () => {
     await expect(jwtVerify(r.stdout.trim(), new TextEncoder().encode(`${SECRET}x`))).rejects.toThrow();
   });
 
+  it("mints an approver token for a person of the directory (--sub is their email)", async () => {
+    const r = await warden(["token", "--tenant", "demo", "--role", "approver", "--sub", "tess@demo.test"]);
+    expect(r.code).toBe(0);
+    const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(SECRET), { issuer: "warden", audience: "warden-api" });
+    expect(payload).toMatchObject({ sub: "tess@demo.test", tenant: "demo", roles: ["approver"] });
+  });
+
   it("defaults to an admin of tenant demo and rejects bad claims or a missing secret", async () => {
     const r = await warden(["token"]);
     const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(SECRET), { issuer: "warden", audience: "warden-api" });
@@ -205,16 +214,32 @@ describe("warden token", () => {
 describe("warden API commands", () => {
   let server: Server;
   let url: string;
-  const seen: Array<{ method: string; path: string; auth: string | undefined; type: string | undefined; key: string | undefined; body: string }> = [];
+  const seen: Array<{ method: string; path: string; auth: string | undefined; type: string | undefined; key: string | undefined; client: string | undefined; body: string }> = [];
   beforeAll(async () => {
     server = createServer((req, res) => {
       let body = "";
       req.on("data", (c) => (body += c));
       req.on("end", () => {
-        seen.push({ method: req.method!, path: req.url!, auth: req.headers.authorization, type: req.headers["content-type"], key: req.headers["idempotency-key"] as string | undefined, body });
+        seen.push({ method: req.method!, path: req.url!, auth: req.headers.authorization, type: req.headers["content-type"], key: req.headers["idempotency-key"] as string | undefined, client: req.headers["x-warden-client"] as string | undefined, body });
         if (req.url === "/v1/workflows" && req.method === "POST") {
           res.writeHead(422, { "content-type": "application/problem+json" });
           return res.end(JSON.stringify({ type: "urn:warden:problem:invalid", title: "Invalid workflow", status: 422, detail: "the workflow document has 1 error(s)", errors: [{ path: "nodes.a.next", message: 'names node "b", which does not exist' }] }));
+        }
+        if (req.url === `/v1/approvals/${TWICE}/decision`) {
+          res.writeHead(409, { "content-type": "application/problem+json" });
+          return res.end(JSON.stringify({ type: "about:blank", title: "Conflict", status: 409, detail: "sam@demo.test has already decided; a person counts once toward the quorum" }));
+        }
+        if (req.url === "/v1/directory" && req.method === "PUT" && !JSON.parse(body).users?.every((u: { id?: string }) => u.id)) {
+          res.writeHead(422, { "content-type": "application/problem+json" });
+          return res.end(JSON.stringify({ type: "urn:warden:problem:invalid", title: "Invalid request body", status: 422, detail: "the body has 1 error(s)", errors: [{ path: "users.0.id", message: "Invalid input: expected string, received undefined" }] }));
+        }
+        if (req.url === "/v1/runs/run_waits" && req.method === "GET") {
+          res.writeHead(200, { "content-type": "application/json" });
+          return res.end(JSON.stringify({ id: "run_waits", status: "waiting", waiting: { reason: "approval", approvalId: APPROVAL, until: null } }));
+        }
+        if (req.url!.startsWith("/v1/approvals") || req.url!.startsWith("/v1/directory")) {
+          res.writeHead(200, { "content-type": "application/json" });
+          return res.end(JSON.stringify({ approvalId: APPROVAL, status: "pending", items: [] }));
         }
         res.writeHead(201, { "content-type": "application/json" });
         res.end(JSON.stringify({ id: "run_x", status: "running" }));
@@ -257,12 +282,109 @@ describe("warden API commands", () => {
     expect(down.stderr).toContain("cannot reach Warden at http://127.0.0.1:9");
   });
 
+  it("lists, shows and decides approvals, marking decisions as made via the CLI", async () => {
+    const env = { WARDEN_URL: url, WARDEN_TOKEN: "tess-token" };
+    expect((await warden(["approvals", "list"], { env })).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "GET", path: "/v1/approvals", auth: "Bearer tess-token" });
+    expect((await warden(["approvals", "list", "--status", "pending", "--all"], { env })).code).toBe(0);
+    expect(seen.at(-1)!.path).toBe("/v1/approvals?status=pending&all=true");
+    const got = await warden(["approvals", "get", APPROVAL], { env });
+    expect(got.code).toBe(0);
+    expect(JSON.parse(got.stdout)).toMatchObject({ approvalId: APPROVAL });
+    expect(seen.at(-1)).toMatchObject({ method: "GET", path: `/v1/approvals/${APPROVAL}` });
+
+    const approve = await warden(["approvals", "approve", APPROVAL, "--comment", "agreed"], { env });
+    expect(approve.stderr).toBe("");
+    expect(approve.code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "POST", path: `/v1/approvals/${APPROVAL}/decision`, type: "application/json", client: "cli", auth: "Bearer tess-token" });
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({ decision: "approve", comment: "agreed" });
+    expect((await warden(["approvals", "reject", APPROVAL], { env })).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "POST", path: `/v1/approvals/${APPROVAL}/decision`, client: "cli" });
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({ decision: "reject" });
+
+    const twice = await warden(["approvals", "approve", TWICE], { env });
+    expect(twice.code).toBe(1);
+    expect(twice.stdout).toBe("");
+    expect(twice.stderr.trim()).toBe("error: 409 Conflict: sam@demo.test has already decided; a person counts once toward the quorum");
+  });
+
+  it("`runs wait` returns when the run waits for a person's approval", async () => {
+    const r = await warden(["runs", "wait", "run_waits", "--timeout", "5"], { env: { WARDEN_URL: url, WARDEN_TOKEN: "t" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).waiting).toEqual({ reason: "approval", approvalId: APPROVAL, until: null });
+  });
+
+  it("reassigns and cancels approvals with their reasons", async () => {
+    const env = { WARDEN_URL: url, WARDEN_TOKEN: "ops" };
+    const re = await warden(["approvals", "reassign", APPROVAL, "--user", "mia@demo.test", "--user", "sam@demo.test", "--role", "claims-manager", "--reason", "on leave"], { env });
+    expect(re.stderr).toBe("");
+    expect(re.code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "POST", path: `/v1/approvals/${APPROVAL}/reassign`, client: "cli" });
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({ to: { users: ["mia@demo.test", "sam@demo.test"], roles: ["claims-manager"] }, reason: "on leave" });
+    expect((await warden(["approvals", "reassign", APPROVAL, "--role", "claims-manager"], { env })).code).toBe(0);
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({ to: { roles: ["claims-manager"] } });
+    const count = seen.length;
+    const nobody = await warden(["approvals", "reassign", APPROVAL, "--reason", "x"], { env });
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toContain("name at least one --user or --role");
+    expect(seen.length).toBe(count); // nothing was sent
+
+    expect((await warden(["approvals", "cancel", APPROVAL, "--reason", "claim withdrawn"], { env })).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "POST", path: `/v1/approvals/${APPROVAL}/cancel` });
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({ reason: "claim withdrawn" });
+    expect((await warden(["approvals", "cancel", APPROVAL], { env })).code).toBe(0);
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({});
+  });
+
+  it("rejects bad approvals usage before calling the API", async () => {
+    const env = { WARDEN_URL: url, WARDEN_TOKEN: "t" };
+    const count = seen.length;
+    expect((await warden(["approvals", "approve"], { env })).stderr).toContain("usage: warden approvals approve ID [--comment C]");
+    expect((await warden(["approvals", "get"], { env })).stderr).toContain("usage: warden approvals get ID");
+    const flag = await warden(["approvals", "approve", APPROVAL, "--decision", "approve"], { env });
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toContain("--decision");
+    const unknown = await warden(["approvals", "frob"], { env });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown command "approvals frob"');
+    expect(seen.length).toBe(count);
+  });
+
+  it("puts and gets the directory", async () => {
+    const file = join(ROOT, "examples/directory.json");
+    const put = await warden(["directory", "put", file], { env: { WARDEN_URL: url } });
+    expect(put.stderr).toBe("");
+    expect(put.code).toBe(0);
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ method: "PUT", path: "/v1/directory", type: "application/json" });
+    expect(JSON.parse(last.body)).toEqual(JSON.parse(readFileSync(file, "utf8")));
+    expect((await warden(["directory", "get"], { env: { WARDEN_URL: url } })).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "GET", path: "/v1/directory" });
+
+    writeFileSync(join(tmp, "dir-array.json"), JSON.stringify([{ id: "sam", roles: ["claims-supervisor"] }]));
+    expect((await warden(["directory", "put", join(tmp, "dir-array.json")], { env: { WARDEN_URL: url } })).code).toBe(0);
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({ users: [{ id: "sam", roles: ["claims-supervisor"] }] });
+
+    writeFileSync(join(tmp, "dir-bad.json"), JSON.stringify({ users: [{ roles: [] }] }));
+    const bad = await warden(["directory", "put", join(tmp, "dir-bad.json")], { env: { WARDEN_URL: url } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("error: 422 Invalid request body");
+    expect(bad.stderr).toContain("  - users.0.id: Invalid input");
+    writeFileSync(join(tmp, "dir-broken.json"), "{ users: ");
+    const broken = await warden(["directory", "put", join(tmp, "dir-broken.json")], { env: { WARDEN_URL: url } });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain("dir-broken.json is not valid JSON");
+  });
+
   it("prints usage for help and no arguments, and fails on unknown commands", async () => {
     for (const args of [[], ["help"]]) {
       const r = await warden(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("warden replay FILE|-");
       expect(r.stdout).toContain("WARDEN_DEV_VARS");
+      expect(r.stdout).toContain("warden approvals approve|reject ID [--comment C]");
+      expect(r.stdout).toContain("warden directory put FILE");
     }
     const bad = await warden(["frobnicate"]);
     expect(bad.code).toBe(1);
@@ -278,7 +400,7 @@ describe("examples", () => {
     expect(files).toEqual(expect.arrayContaining(["claims-triage.yaml", "hello.yaml"]));
   });
 
-  it.each(files)("%s parses, and its input example matches its input schema", (f) => {
+  it.each(files)("%s parses, and its input examples match its input schema", (f) => {
     const parsed = parseWorkflow(readFileSync(join(ROOT, "examples", f), "utf8"));
     expect(parsed.ok ? [] : parsed.errors).toEqual([]);
     if (!parsed.ok) return;
@@ -286,6 +408,67 @@ describe("examples", () => {
     const input = JSON.parse(readFileSync(join(ROOT, "examples", f.replace(/\.yaml$/, ".input.json")), "utf8"));
     expect(validateInput(parsed.document.input, input)).toEqual([]);
     expect(validateInput(parsed.document.input, {}).length).toBeGreaterThan(0);
+    for (const extra of readdirSync(join(ROOT, "examples")).filter((n) => n.startsWith(`${parsed.document.id}.`) && n.endsWith(".input.json"))) {
+      expect([extra, validateInput(parsed.document.input, JSON.parse(readFileSync(join(ROOT, "examples", extra), "utf8")))]).toEqual([extra, []]);
+    }
+  });
+
+  it("claims-triage sends large claims to a two-supervisor approval that escalates and times out", () => {
+    const parsed = parseWorkflow(readFileSync(join(ROOT, "examples/claims-triage.yaml"), "utf8"));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const doc = parsed.document;
+    expect(doc.version).toBeGreaterThanOrEqual(4);
+    const route = doc.nodes.route;
+    expect(route.kind === "branch" && route.cases.map((c) => c.next)).toEqual(["pay", "review"]);
+    expect(doc.nodes.review).toMatchObject({
+      kind: "approval",
+      approvers: { roles: ["claims-supervisor"], quorum: 2 },
+      separationOfDuties: true,
+      context: "Claim {{input.claimId}}: {{nodes.assess.output.summary}}",
+      escalate: [{ after: "4h", to: { roles: ["claims-manager"] } }],
+      timeout: { after: "3d", outcome: "reject" },
+      onApprove: "pay",
+      onReject: "deny",
+    });
+    const large = JSON.parse(readFileSync(join(ROOT, "examples/claims-triage.large.input.json"), "utf8"));
+    expect(large.amount).toBeGreaterThan(10_000);
+    const small = JSON.parse(readFileSync(join(ROOT, "examples/claims-triage.input.json"), "utf8"));
+    expect(small.amount).toBeLessThanOrEqual(10_000);
+  });
+
+  it("directory.json is a valid directory that can staff every approval in the examples", () => {
+    const dir = JSON.parse(readFileSync(join(ROOT, "examples/directory.json"), "utf8")) as { users: Array<{ id: string; email?: string; name?: string; roles: string[] }> };
+    expect(Object.keys(dir)).toEqual(["users"]);
+    const ids = dir.users.map((u) => u.id.toLowerCase());
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const u of dir.users) {
+      expect(Object.keys(u).every((k) => ["id", "email", "name", "roles"].includes(k))).toBe(true);
+      expect(u.id.length).toBeGreaterThan(0);
+      expect(u.roles.every((r) => typeof r === "string" && r.length > 0 && r.length <= 64)).toBe(true);
+      // the id is the email, so `warden token --sub <email>` and the mailed link name the same person
+      if (u.email) {
+        expect(u.email).toMatch(/^[^@\s]+@[^@\s]+\.[a-z]+$/);
+        expect(u.id).toBe(u.email);
+      }
+    }
+    const holders = (role: string) => dir.users.filter((u) => u.roles.includes(role));
+    let approvals = 0;
+    for (const f of files) {
+      const parsed = parseWorkflow(readFileSync(join(ROOT, "examples", f), "utf8"));
+      if (!parsed.ok) continue;
+      for (const [id, node] of Object.entries(parsed.document.nodes)) {
+        if (node.kind !== "approval") continue;
+        approvals++;
+        const where = `${f} nodes.${id}`;
+        for (const role of [...node.approvers.roles, ...node.escalate.flatMap((e) => e.to.roles)]) expect([where, role, holders(role).length > 0]).toEqual([where, role, true]);
+        // the quorum is reachable by distinct people with an email (they are mailed a link)
+        const people = new Set([...node.approvers.users, ...node.approvers.roles.flatMap((r) => holders(r).filter((u) => u.email).map((u) => u.id))]);
+        expect([where, people.size >= node.approvers.quorum]).toEqual([where, true]);
+      }
+    }
+    expect(approvals).toBeGreaterThan(0);
+    expect(holders("claims-supervisor").length).toBeGreaterThanOrEqual(2);
+    expect(dir.users.some((u) => u.roles.length > 0 && !u.roles.includes("claims-supervisor") && !u.roles.includes("claims-manager"))).toBe(true); // a clerk, who may not approve
   });
 });
 

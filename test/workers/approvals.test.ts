@@ -119,12 +119,14 @@ describe("approval by email link and API", () => {
     expect((await getRun(token, runId)).status).toBe("waiting"); // one of two
     const second = await decideAs("tess", approvalId, "approve", "agreed");
     expect(second.status).toBe(200);
+    expect(((await second.json()) as { status: string }).status).toBe("approved"); // the decision that completes the quorum says so
     const done = await settle(token, runId);
     expect(done.output).toEqual({ status: "paid" });
     const log = await events(token, runId);
     const types = log.map((e) => e.type);
     for (const t of ["approval.requested", "approval.notified", "approval.viewed", "approval.decided", "approval.resolved"]) expect(types).toContain(t);
     const decisions = log.filter((e) => e.type === "approval.decided").map((e) => ({ by: e.data.by, via: e.data.via, comment: e.data.comment }));
+    expect(log.find((e) => e.type === "approval.decided")!.data.roles).toEqual(["claims-supervisor"]); // a link decision records the directory roles too
     expect(decisions).toEqual([
       { by: "sam", via: "link", comment: "looks right" },
       { by: "tess", via: "api", comment: "agreed" },
