@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import { CallFailure } from "../src/engine/call-failure.ts";
 import { decide, runScope, type Decision } from "../src/engine/decide.ts";
 import { parseEvent, type Actor, type NewEvent, type RunEvent } from "../src/engine/events.ts";
-import { apply, initialState } from "../src/engine/fold.ts";
+import { apply, initialState, parsedWorkflow } from "../src/engine/fold.ts";
 import { approvalById, isLiveTimer, type CallState, type RunState } from "../src/engine/run-state.ts";
 import { approvalEmail } from "../src/approvals/approval-email.ts";
 import { indexEntry, recipientsFor, type ApprovalIndexEntry } from "../src/approvals/approval-index.ts";
@@ -18,7 +18,6 @@ import { eligibility, tally, type ApprovalLevel, type ApprovalState } from "../s
 import { emailSenderFor, type EmailEnv, type OutgoingEmail } from "../src/notifications/email-sender.ts";
 import { summarize, type RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
-import { workflowSchema } from "../src/engine/workflow-schema.ts";
 import { providerFor } from "../src/providers/provider-for.ts";
 import { RunLogStore, type StoredEventRow } from "../src/storage/run-log-store.ts";
 import { registryStub } from "../src/api/stubs.ts";
@@ -190,16 +189,19 @@ export class AgentRun extends DurableObject<Env> {
       if (this.state.requestHash !== req.requestHash) return fail(409, "Idempotency key reused", "this Idempotency-Key was already used for a different request (workflow or input differ)");
       return ok({ created: false, run: summarize(this.state) });
     }
-    const doc = workflowSchema.parse(req.document);
+    const doc = parsedWorkflow(req.workflow.hash, req.document);
     const first = { seq: 1, type: "run.started", at: Date.now(), data: { ...req, document: doc } } as RunEvent;
     const s = initialState(first);
     // The API indexes the new run itself; later status changes reach the index through the outbox.
+    // A new run starts working at once (the lease alarm takes over if this instance dies); if it
+    // dies before answering, the client retries with its Idempotency-Key.
     this.ctx.storage.transactionSync(() => {
       this.store.insertEvent(first);
-      this.store.setTimer(LEASE, first.at, "lease");
+      this.store.setTimer(LEASE, first.at + LEASE_MS, "lease");
     });
     this.state = s;
     this.armAlarm();
+    this.ctx.waitUntil(this.drive());
     return ok({ created: true, run: summarize(s) });
   }
 
@@ -249,6 +251,11 @@ export class AgentRun extends DurableObject<Env> {
 
   // ---------- the loop ----------
 
+  /**
+   * Work resumes from the alarm, after the request that caused it has been answered: the
+   * answer only ever reports what is durable (a decision, a resume), and the work that follows
+   * runs in its own turn.
+   */
   private kick(): void {
     this.store.setTimer(LEASE, Date.now(), "lease");
     this.armAlarm();
@@ -437,15 +444,36 @@ export class AgentRun extends DurableObject<Env> {
 
   // ---------- outbox ----------
 
-  private async deliverOutbox(): Promise<void> {
-    // a few rounds, so rows enqueued by a delivery (a notification's emails) go out at once
-    for (let round = 0; round < 3; round++) if (!(await this.deliverOutboxRound())) break;
+  private delivering: Promise<void> | null = null;
+
+  /** One delivery at a time: concurrent callers share the pass in progress, so no row is sent twice. */
+  private deliverOutbox(): Promise<void> {
+    this.delivering ??= (async () => {
+      try {
+        // a few rounds, so rows enqueued by a delivery (a notification's emails) go out at once
+        for (let round = 0; round < 3; round++) if (!(await this.deliverOutboxRound())) break;
+      } finally {
+        this.delivering = null;
+      }
+    })();
+    return this.delivering;
   }
 
   private async deliverOutboxRound(): Promise<boolean> {
     const now = Date.now();
     const rows = this.store.dueOutbox(now, 50);
+    // index updates are snapshots: only the newest per run / per approval needs to travel
+    const newest = new Map<string, number>();
     for (const row of rows) {
+      if (row.kind === "index") newest.set("run", row.id);
+      if (row.kind === "approval-index") newest.set(`approval:${(JSON.parse(row.payload) as { entry: { approvalId: string } }).entry.approvalId}`, row.id);
+    }
+    const keep = new Set(newest.values());
+    for (const row of rows) {
+      if ((row.kind === "index" || row.kind === "approval-index") && !keep.has(row.id)) {
+        this.store.ackOutbox(row.id);
+        continue;
+      }
       try {
         if (row.kind === "index") {
           const summary = JSON.parse(row.payload) as RunSummary;

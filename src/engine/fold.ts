@@ -7,7 +7,7 @@ import type { ApprovalState } from "../approvals/approval-state.ts";
 import type { RunEvent } from "./events.ts";
 import { retryPolicyFor } from "./retry-policy.ts";
 import type { CallState, Cursor, RunState, RunStatus } from "./run-state.ts";
-import { workflowSchema } from "./workflow-schema.ts";
+import { workflowSchema, type WorkflowDocument } from "./workflow-schema.ts";
 
 export class FoldError extends Error {}
 
@@ -241,9 +241,22 @@ export function apply(s: RunState, e: RunEvent): RunState {
   return out;
 }
 
+/** Parsed documents by content hash: a document with a given hash always parses to the same value. */
+const parsedDocs = new Map<string, WorkflowDocument>();
+
+export function parsedWorkflow(hash: string, document: unknown): WorkflowDocument {
+  let doc = parsedDocs.get(hash);
+  if (!doc) {
+    doc = workflowSchema.parse(document);
+    if (parsedDocs.size > 500) parsedDocs.clear();
+    parsedDocs.set(hash, doc);
+  }
+  return doc;
+}
+
 export function initialState(e: RunEvent): RunState {
   if (e.type !== "run.started" || e.seq !== 1) throw new FoldError("the first event must be run.started with seq 1");
-  const doc = workflowSchema.parse(e.data.document);
+  const doc = parsedWorkflow(e.data.workflow.hash, e.data.document);
   const s: RunState = {
     runId: e.data.runId,
     tenant: e.data.tenant,

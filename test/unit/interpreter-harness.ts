@@ -2,6 +2,7 @@
  * Drives the pure interpreter with fabricated observations, like the Durable Object does with
  * real ones. Used by unit and property tests; no I/O.
  */
+import { canonicalJson } from "../../src/engine/canonical-json.ts";
 import { decide } from "../../src/engine/decide.ts";
 import type { NewEvent, RunEvent } from "../../src/engine/events.ts";
 import { apply, initialState } from "../../src/engine/fold.ts";
@@ -20,7 +21,7 @@ export function startEvent(doc: unknown, input: unknown = {}, at = 1_000): RunEv
     seq: 1,
     type: "run.started",
     at,
-    data: { runId: "run_test", tenant: "t", workflow: { id: "wf", version: 1, hash: "sha256:x" }, document: workflowSchema.parse(doc), input, actor: { sub: "u", roles: ["admin"] }, requestHash: "h" },
+    data: { runId: "run_test", tenant: "t", workflow: { id: "wf", version: 1, hash: `test:${canonicalJson(doc)}` }, document: workflowSchema.parse(doc), input, actor: { sub: "u", roles: ["admin"] }, requestHash: "h" },
   } as RunEvent;
 }
 

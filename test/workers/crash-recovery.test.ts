@@ -11,7 +11,7 @@ import { runIdForKey } from "../../src/api/run-ids.ts";
 import { parseEvent } from "../../src/engine/events.ts";
 import { replay } from "../../src/engine/replay.ts";
 import type { Fault } from "../../durable-objects/agent-run.ts";
-import { events, publish, recordedCalls, runRpc, runStubFor, settle, startRun, tokenFor } from "./helpers.ts";
+import { api, events, publish, recordedCalls, runRpc, runStubFor, settle, startRun, tokenFor } from "./helpers.ts";
 
 const TENANT = "crashy";
 
@@ -43,7 +43,12 @@ const EXPECTED_OUTPUT = { risk: "low", recommendation: "pay", paid: true };
 async function runWithFault(token: string, key: string, fault: Fault | null, evict: boolean) {
   const runId = await runIdForKey(TENANT, key);
   if (fault) await runRpc(runId).injectFault(fault);
-  await startRun(token, "crash-flow", { claimId: `C-${key}` }, { "idempotency-key": key });
+  // the object may die while the start request is still open: a client retries with the same key
+  for (let attempt = 0; ; attempt++) {
+    const res = await api("/v1/runs", { method: "POST", token, json: { workflow: "crash-flow", input: { claimId: `C-${key}` } }, headers: { "idempotency-key": key } });
+    if (res.status < 300) break;
+    if (res.status < 500 || attempt > 3) throw new Error(`start failed ${res.status}: ${await res.text()}`);
+  }
   if (evict) {
     // wait for the injected stop, then evict the object (its in-memory state is gone)
     for (let i = 0; i < 400; i++) {
