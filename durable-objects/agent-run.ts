@@ -469,18 +469,24 @@ export class AgentRun extends DurableObject<Env> {
       if (row.kind === "approval-index") newest.set(`approval:${(JSON.parse(row.payload) as { entry: { approvalId: string } }).entry.approvalId}`, row.id);
     }
     const keep = new Set(newest.values());
+    // index acknowledgements are written together at the end (a redelivery is harmless: the index keeps the newest seq)
+    const acks: number[] = [];
     for (const row of rows) {
       if ((row.kind === "index" || row.kind === "approval-index") && !keep.has(row.id)) {
-        this.store.ackOutbox(row.id);
+        acks.push(row.id);
         continue;
       }
       try {
         if (row.kind === "index") {
           const summary = JSON.parse(row.payload) as RunSummary;
           await registryStub(this.env, summary.tenant).indexRun(summary);
+          acks.push(row.id);
+          continue;
         } else if (row.kind === "approval-index") {
           const { tenant, entry } = JSON.parse(row.payload) as { tenant: string; entry: ApprovalIndexEntry };
           await registryStub(this.env, tenant).indexApproval(entry);
+          acks.push(row.id);
+          continue;
         } else if (row.kind === "notify") {
           await this.prepareNotifications(row.id, JSON.parse(row.payload) as { approvalId: string; level: number });
           continue; // acknowledged inside the transaction that enqueued the emails
@@ -493,9 +499,12 @@ export class AgentRun extends DurableObject<Env> {
         this.store.retryOutbox(row.id, attempts, now + Math.min(300_000, 1_000 * 2 ** attempts));
       }
     }
-    const next = this.store.earliestOutbox();
-    if (next !== null) this.store.setTimer(OUTBOX, Math.max(next, now + 1), "outbox");
-    else this.store.deleteTimer(OUTBOX);
+    this.ctx.storage.transactionSync(() => {
+      for (const id of acks) this.store.ackOutbox(id);
+      const next = this.store.earliestOutbox();
+      if (next !== null) this.store.setTimer(OUTBOX, Math.max(next, now + 1), "outbox");
+      else this.store.deleteTimer(OUTBOX);
+    });
     return rows.length > 0;
   }
 }

@@ -18,13 +18,18 @@ export interface StoredEventRow {
 
 export class RunLogStore {
   private readonly sql: SqlStorage;
+  /** Creates the schema on first use: one statement batch (a new run's object creates it once). */
   constructor(sql: SqlStorage) {
     this.sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at INTEGER NOT NULL, data TEXT, chunks INTEGER NOT NULL DEFAULT 0)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS event_chunks (seq INTEGER NOT NULL, idx INTEGER NOT NULL, part TEXT NOT NULL, PRIMARY KEY (seq, idx))`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS timers (id TEXT PRIMARY KEY, due_at INTEGER NOT NULL, purpose TEXT NOT NULL)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS consumed_links (jti TEXT PRIMARY KEY, at INTEGER NOT NULL)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL)`);
+    const exists = sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'outbox'`).one().n > 0;
+    if (exists) return;
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, at INTEGER NOT NULL, data TEXT, chunks INTEGER NOT NULL DEFAULT 0);
+       CREATE TABLE IF NOT EXISTS event_chunks (seq INTEGER NOT NULL, idx INTEGER NOT NULL, part TEXT NOT NULL, PRIMARY KEY (seq, idx));
+       CREATE TABLE IF NOT EXISTS timers (id TEXT PRIMARY KEY, due_at INTEGER NOT NULL, purpose TEXT NOT NULL);
+       CREATE TABLE IF NOT EXISTS consumed_links (jti TEXT PRIMARY KEY, at INTEGER NOT NULL);
+       CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL);`,
+    );
   }
 
   insertEvent(e: RunEvent): void {
