@@ -1,0 +1,184 @@
+/**
+ * The policy decision: four levels, most restrictive wins. Pure and deterministic (time comes
+ * from the run's log). Semantics, as the README states them:
+ *
+ *  1. Each level is judged on its own: a matching `tools.deny` pattern denies; a present
+ *     `tools.allow` / `models.allow` / `egress.allow` list that does not match denies (an absent
+ *     list restricts nothing); a reached limit denies; every rule whose `when` is true adds its
+ *     effect; a rule that fails to evaluate denies (fail closed). The level's effect is the most
+ *     restrictive of these: deny > require_approval > allow.
+ *  2. The decision is the most restrictive effect over the `enforce` levels. Allowlists
+ *     therefore intersect and any deny wins; a rule's `allow` never overrides a deny.
+ *  3. Among require_approval outcomes the strictest approver set wins: the highest quorum, and
+ *     on a tie the higher level (global over tenant over workflow over node).
+ *  4. `shadow` levels are judged too; what the decision would have been with them enforced is
+ *     recorded as `shadow` when it differs, and never changes the decision.
+ */
+import { compileExpression } from "../engine/expression.ts";
+import { hostAllowed, matchesAny } from "./glob.ts";
+import type { Approvers, Policy, PolicyLevel, PolicyRule } from "./policy-schema.ts";
+
+export type Effect = "allow" | "deny" | "require_approval";
+export type PolicyAction = "tool" | "llm" | "egress" | "memory.write";
+
+export interface PolicyEntry {
+  level: PolicyLevel;
+  version: number | null;
+  policy: Policy;
+}
+
+export interface PolicyRequest {
+  action: PolicyAction;
+  node: string;
+  tool?: string;
+  args?: unknown;
+  model?: string;
+  host?: string;
+  maxTokens?: number;
+}
+
+export interface PolicyFacts {
+  tenant: string;
+  workflow: string;
+  input: unknown;
+  nodes: Record<string, { output: unknown }>;
+  counts: { steps: number; toolCalls: number; llmCalls: number; iterations: number; inputTokens: number; outputTokens: number };
+  costUsd: number;
+  /** The run's clock: the time of the event being decided, from the log. */
+  now: number;
+}
+
+export interface LevelVerdict {
+  level: PolicyLevel;
+  mode: "enforce" | "shadow";
+  effect: Effect;
+  rules: string[];
+  reasons: string[];
+  approvers?: Approvers;
+}
+
+export interface PolicyDecision {
+  effect: Effect;
+  rules: string[];
+  reason: string;
+  approvers?: Approvers;
+  levels: LevelVerdict[];
+  shadow: null | { effect: Effect; rules: string[]; reason: string };
+}
+
+const RANK: Record<Effect, number> = { allow: 0, require_approval: 1, deny: 2 };
+const LEVEL_RANK: Record<PolicyLevel, number> = { global: 0, tenant: 1, workflow: 2, node: 3 };
+
+interface CompiledRule {
+  rule: PolicyRule;
+  run: ReturnType<typeof compileExpression>;
+  /** The tool a rule is guarded on (`call.tool == '…' && …`), so other tools skip it without evaluating. */
+  toolGuard: string | null;
+}
+
+/** `call.tool == 'x' && …` with no `||` or `?:` anywhere: the rule can only match tool x. */
+export function toolGuardOf(when: string): string | null {
+  if (/\|\||\?/.test(when)) return null;
+  return /^\s*call\.tool\s*==\s*['"]([^'"]+)['"]\s*(&&|$)/.exec(when)?.[1] ?? null;
+}
+
+const compiledRules = new WeakMap<Policy, CompiledRule[]>();
+
+function rulesOf(p: Policy): CompiledRule[] {
+  let c = compiledRules.get(p);
+  if (!c) {
+    c = p.rules.map((rule) => ({ rule, run: compileExpression(rule.when), toolGuard: toolGuardOf(rule.when) }));
+    compiledRules.set(p, c);
+  }
+  return c;
+}
+
+export function celContext(req: PolicyRequest, facts: PolicyFacts): Record<string, unknown> {
+  return {
+    call: { kind: req.action, tool: req.tool ?? "", args: req.args ?? {}, model: req.model ?? "", host: req.host ?? "" },
+    input: facts.input,
+    nodes: facts.nodes,
+    tenant: facts.tenant,
+    workflow: facts.workflow,
+    node: req.node,
+    counts: facts.counts,
+    cost: { usd: facts.costUsd },
+    now: new Date(facts.now),
+  };
+}
+
+function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx: () => Record<string, unknown>): LevelVerdict {
+  const p = e.policy;
+  const v: LevelVerdict = { level: e.level, mode: p.mode, effect: "allow", rules: [], reasons: [] };
+  const add = (effect: Effect, reason: string, rule?: string, approvers?: Approvers) => {
+    if (RANK[effect] > RANK[v.effect]) v.effect = effect;
+    if (effect !== "allow") v.reasons.push(reason);
+    if (rule) v.rules.push(rule);
+    if (approvers && (!v.approvers || approvers.quorum > v.approvers.quorum)) v.approvers = approvers;
+  };
+  const at = `the ${e.level} policy`;
+  if (req.action === "tool" && req.tool !== undefined) {
+    const denied = p.tools ? matchesAny(req.tool, p.tools.deny) : null;
+    if (denied) add("deny", `tool "${req.tool}" is denied by ${at} (pattern ${denied})`);
+    if (p.tools?.allow && !matchesAny(req.tool, p.tools.allow)) add("deny", `tool "${req.tool}" is not in the tool allowlist of ${at}`);
+    if (p.limits.maxToolCalls !== undefined && facts.counts.toolCalls >= p.limits.maxToolCalls) add("deny", `${at} allows at most ${p.limits.maxToolCalls} tool calls per run`);
+  }
+  if (req.action === "egress" && req.host !== undefined && p.egress?.allow && !hostAllowed(req.host, p.egress.allow)) {
+    add("deny", `egress to ${req.host} is not in the egress allowlist of ${at}`);
+  }
+  if (req.action === "llm") {
+    if (req.model !== undefined && p.models?.allow && !matchesAny(req.model, p.models.allow)) add("deny", `model "${req.model}" is not in the model allowlist of ${at}`);
+    if (p.limits.maxIterations !== undefined && facts.counts.iterations >= p.limits.maxIterations) add("deny", `${at} allows at most ${p.limits.maxIterations} agent iterations`);
+    if (p.limits.maxTokensPerCall !== undefined && (req.maxTokens ?? 0) > p.limits.maxTokensPerCall) add("deny", `the call asks for ${req.maxTokens} tokens; ${at} allows at most ${p.limits.maxTokensPerCall} per call`);
+  }
+  if (p.limits.maxCostUsdPerRun !== undefined && (req.action === "llm" || req.action === "tool") && facts.costUsd >= p.limits.maxCostUsdPerRun) add("deny", `the run has spent $${facts.costUsd.toFixed(4)}; ${at} allows $${p.limits.maxCostUsdPerRun} per run`);
+  if (p.limits.maxSteps !== undefined && facts.counts.steps > p.limits.maxSteps) add("deny", `${at} allows at most ${p.limits.maxSteps} steps per run`);
+  for (const c of rulesOf(p)) {
+    if (c.rule.on && !c.rule.on.includes(req.action)) continue;
+    if (c.toolGuard !== null && c.toolGuard !== req.tool) continue;
+    let hit: unknown;
+    try {
+      hit = c.run(ctx());
+    } catch (err) {
+      // a rule that cannot be evaluated for this call (e.g. a missing field) does not match,
+      // unless it is a deny rule: then it fails closed
+      if (c.rule.effect === "deny") add("deny", `rule "${c.rule.id}" could not be evaluated (${(err as Error).message.split("\n")[0]}); denied to be safe`, c.rule.id);
+      continue;
+    }
+    if (hit === true) add(c.rule.effect, c.rule.reason, c.rule.id, c.rule.approvers);
+  }
+  return v;
+}
+
+function combine(verdicts: LevelVerdict[]): { effect: Effect; rules: string[]; reason: string; approvers?: Approvers } {
+  let effect: Effect = "allow";
+  for (const v of verdicts) if (RANK[v.effect] > RANK[effect]) effect = v.effect;
+  const deciding = verdicts.filter((v) => v.effect === effect);
+  let approvers: Approvers | undefined;
+  let approverRank = Infinity;
+  if (effect === "require_approval") {
+    for (const v of deciding) {
+      if (!v.approvers) continue;
+      if (!approvers || v.approvers.quorum > approvers.quorum || (v.approvers.quorum === approvers.quorum && LEVEL_RANK[v.level] < approverRank)) {
+        approvers = v.approvers;
+        approverRank = LEVEL_RANK[v.level];
+      }
+    }
+  }
+  return {
+    effect,
+    rules: [...new Set(verdicts.flatMap((v) => v.rules))],
+    reason: effect === "allow" ? "allowed" : [...new Set(deciding.flatMap((v) => v.reasons))].join("; "),
+    ...(approvers ? { approvers } : {}),
+  };
+}
+
+export function decidePolicy(entries: readonly PolicyEntry[], req: PolicyRequest, facts: PolicyFacts): PolicyDecision {
+  let ctxValue: Record<string, unknown> | null = null;
+  const ctx = () => (ctxValue ??= celContext(req, facts));
+  const levels = entries.map((e) => judgeLevel(e, req, facts, ctx));
+  const enforced = combine(levels.filter((l) => l.mode === "enforce"));
+  const all = combine(levels);
+  const shadow = all.effect !== enforced.effect || all.rules.length !== enforced.rules.length ? { effect: all.effect, rules: all.rules, reason: all.reason } : null;
+  return { ...enforced, levels, shadow };
+}
