@@ -10,7 +10,8 @@ import { CallFailure } from "../src/engine/call-failure.ts";
 import { decide, runScope, type Decision } from "../src/engine/decide.ts";
 import { parseEvent, type Actor, type NewEvent, type RunEvent } from "../src/engine/events.ts";
 import { apply, initialState, parsedWorkflow } from "../src/engine/fold.ts";
-import { approvalById, isLiveTimer, type CallState, type RunState } from "../src/engine/run-state.ts";
+import { approvalById, isLiveTimer, type CallState, type LoadedPolicy, type RunState } from "../src/engine/run-state.ts";
+import { contentHash } from "../src/engine/canonical-json.ts";
 import { approvalEmail } from "../src/approvals/approval-email.ts";
 import { indexEntry, recipientsFor, type ApprovalIndexEntry } from "../src/approvals/approval-index.ts";
 import { mintApprovalLink, type LinkClaims } from "../src/approvals/approval-link.ts";
@@ -20,11 +21,14 @@ import { summarize, type RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { providerFor } from "../src/providers/provider-for.ts";
 import { RunLogStore, type StoredEventRow } from "../src/storage/run-log-store.ts";
-import { registryStub } from "../src/api/stubs.ts";
+import { globalRegistryStub, registryStub } from "../src/api/stubs.ts";
 import { executeTool } from "../src/tools/execute-tool.ts";
 import { parseHostMap } from "../src/tools/outbound.ts";
 
 const LEASE_MS = 30_000;
+const POLICY_CACHE_MS = 1_000;
+/** Policy sets read from the registries, shared by the runs of this isolate for a second. */
+const policyCache = new Map<string, { at: number; entries: LoadedPolicy["entries"] }>();
 const MAX_EVENTS_PER_TRANSACTION = 200;
 const MAX_TRANSACTIONS_PER_TURN = 50;
 const LEASE = "lease";
@@ -283,10 +287,41 @@ export class AgentRun extends DurableObject<Env> {
     await this.drive();
   }
 
+  /**
+   * Makes sure the run decides with the policy set in force: global (platform), tenant and
+   * workflow policies from the registries plus the workflow document's own. A change is recorded
+   * as `policy.loaded` with the set's hash. Read through a one-second isolate cache; if the
+   * registries cannot be read the run does not proceed (fails closed, retried by the alarm).
+   */
+  private async refreshPolicy(): Promise<void> {
+    const s = this.state;
+    if (!s || s.terminal) return;
+    const key = `${s.tenant}/${s.workflow.id}`;
+    let hit = policyCache.get(key);
+    if (!hit || Date.now() - hit.at > POLICY_CACHE_MS) {
+      const [global, set] = await Promise.all([globalRegistryStub(this.env).getPolicy("global"), registryStub(this.env, s.tenant).policySet(s.workflow.id)]);
+      const entries: LoadedPolicy["entries"] = [];
+      if (global) entries.push({ level: "global", version: global.version, policy: global.policy });
+      if (set.tenant) entries.push({ level: "tenant", version: set.tenant.version, policy: set.tenant.policy });
+      if (set.workflow) entries.push({ level: "workflow", version: set.workflow.version, policy: set.workflow.policy });
+      hit = { at: Date.now(), entries };
+      policyCache.set(key, hit);
+    }
+    const s2 = this.state!;
+    const entries = s2.doc.policy ? [...hit.entries, { level: "workflow" as const, version: null, policy: s2.doc.policy }] : hit.entries;
+    const hash = await contentHash(entries);
+    if (s2.policy?.hash === hash) return;
+    const nodeHashes: Record<string, string> = {};
+    for (const [id, node] of Object.entries(s2.doc.nodes)) if ("policy" in node && node.policy) nodeHashes[id] = await contentHash({ set: hash, node: node.policy });
+    if (this.state!.terminal) return;
+    this.append([{ type: "policy.loaded", data: { hash, nodeHashes, entries } }]);
+  }
+
   private async drive(): Promise<void> {
     if (this.working || this.stopped) return;
     this.working = true;
     try {
+      await this.refreshPolicy();
       this.store.setTimer(LEASE, Date.now() + LEASE_MS, "lease");
       this.armAlarm();
       let transactions = 0;

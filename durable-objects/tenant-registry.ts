@@ -5,6 +5,7 @@
  * summary never overwrites a newer one).
  */
 import { DurableObject } from "cloudflare:workers";
+import { diffPolicies, type PolicyChange } from "../src/policy/policy-diff.ts";
 import { mayDecide, type ApprovalIndexEntry, type DirectoryUser } from "../src/approvals/approval-index.ts";
 import type { RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
@@ -31,6 +32,16 @@ export interface WebhookInfo {
 export interface WebhookDelivery {
   runId: string;
   requestHash: string;
+}
+
+export interface PolicyVersion {
+  scope: string;
+  version: number;
+  policy: unknown;
+  author: string;
+  at: string;
+  reason: string;
+  diff: PolicyChange[];
 }
 
 export interface RunListItem {
@@ -70,6 +81,7 @@ export class TenantRegistry extends DurableObject<Env> {
     this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, id DESC)`);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow_id, created_at DESC, id DESC)`);
     // Webhook endpoint secrets (the whsec_ string; HMAC needs it): one current row (expires_at NULL) per workflow, and the previous ones until they expire.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS policies (scope TEXT NOT NULL, version INTEGER NOT NULL, policy TEXT NOT NULL, author TEXT NOT NULL, at INTEGER NOT NULL, reason TEXT NOT NULL, diff TEXT NOT NULL, PRIMARY KEY (scope, version))`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS directory (id TEXT PRIMARY KEY, email TEXT, name TEXT, roles TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS directory_meta (id INTEGER PRIMARY KEY CHECK (id = 1), updated_at INTEGER NOT NULL, updated_by TEXT NOT NULL)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS approvals (id TEXT PRIMARY KEY, run_id TEXT NOT NULL, status TEXT NOT NULL, requested_at INTEGER NOT NULL, seq INTEGER NOT NULL, entry TEXT NOT NULL)`);
@@ -77,6 +89,39 @@ export class TenantRegistry extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_secrets (workflow_id TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (workflow_id, secret))`);
     // Accepted deliveries: a redelivered webhook-id finds its run without re-resolving the workflow.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_deliveries (workflow_id TEXT NOT NULL, webhook_id TEXT NOT NULL, run_id TEXT NOT NULL, request_hash TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (workflow_id, webhook_id))`);
+  }
+
+  // ---------- policies: every version kept, with author, time, reason and diff ----------
+
+  async putPolicy(scope: string, policy: unknown, author: string, reason: string): Promise<PolicyVersion> {
+    const prev = this.latestPolicy(scope);
+    const version = (prev?.version ?? 0) + 1;
+    const diff = diffPolicies(prev?.policy ?? {}, policy);
+    const at = Date.now();
+    this.sql.exec(`INSERT INTO policies (scope, version, policy, author, at, reason, diff) VALUES (?, ?, ?, ?, ?, ?, ?)`, scope, version, JSON.stringify(policy), author, at, reason, JSON.stringify(diff));
+    return { scope, version, policy, author, at: new Date(at).toISOString(), reason, diff };
+  }
+
+  private latestPolicy(scope: string): PolicyVersion | null {
+    const r = this.sql.exec<Record<string, string | number>>(`SELECT * FROM policies WHERE scope = ? ORDER BY version DESC LIMIT 1`, scope).toArray()[0];
+    return r ? this.policyRow(r) : null;
+  }
+
+  private policyRow(r: Record<string, string | number>): PolicyVersion {
+    return { scope: String(r.scope), version: Number(r.version), policy: JSON.parse(String(r.policy)), author: String(r.author), at: new Date(Number(r.at)).toISOString(), reason: String(r.reason), diff: JSON.parse(String(r.diff)) };
+  }
+
+  async getPolicy(scope: string): Promise<PolicyVersion | null> {
+    return this.latestPolicy(scope);
+  }
+
+  async policyHistory(scope: string): Promise<PolicyVersion[]> {
+    return this.sql.exec<Record<string, string | number>>(`SELECT * FROM policies WHERE scope = ? ORDER BY version DESC LIMIT 1000`, scope).toArray().map((r) => this.policyRow(r));
+  }
+
+  /** The tenant's and the workflow's current policies, for a run's policy set. */
+  async policySet(workflowId: string): Promise<{ tenant: PolicyVersion | null; workflow: PolicyVersion | null }> {
+    return { tenant: this.latestPolicy("tenant"), workflow: this.latestPolicy(`workflow:${workflowId}`) };
   }
 
   // ---------- directory: who holds which business role, and where to mail them ----------

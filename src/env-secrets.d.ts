@@ -2,4 +2,6 @@
 // cannot see them. They are declared here.
 interface Env {
   WARDEN_JWT_SECRET: string;
+  /** The tenant whose admins may change the global policy (default "platform"). */
+  PLATFORM_TENANT?: string;
 }

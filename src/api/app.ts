@@ -5,6 +5,7 @@ import { runRoutes } from "./routes/runs.ts";
 import { approvalLinkRoutes } from "./routes/approval-links.ts";
 import { approvalRoutes } from "./routes/approvals.ts";
 import { directoryRoutes } from "./routes/directory.ts";
+import { policyRoutes } from "./routes/policies.ts";
 import { hookRoutes, webhookAdminRoutes } from "./routes/webhooks.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 
@@ -20,6 +21,7 @@ app.route("/v1/workflows", webhookAdminRoutes);
 app.route("/v1/runs", runRoutes);
 app.route("/v1/approvals", approvalRoutes);
 app.route("/v1/directory", directoryRoutes);
+app.route("/v1/policies", policyRoutes);
 // Approval links carry their own signed token instead of a bearer token.
 app.route("/approvals/link", approvalLinkRoutes);
 app.notFound((c) => problem(c, 404, "Not Found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

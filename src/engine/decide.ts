@@ -12,6 +12,7 @@ import type { CallState, RunState } from "./run-state.ts";
 import { render, renderString } from "./template.ts";
 import type { WorkflowNode } from "./workflow-schema.ts";
 import { pendingTimers, tally } from "../approvals/approval-state.ts";
+import { gate, hostOf, type CallSpec } from "./policy-gate.ts";
 
 export type Decision =
   | { kind: "append"; events: NewEvent[] }
@@ -165,6 +166,21 @@ function decideApproval(s: RunState, node: ApprovalNode): Decision {
   return waits.length ? { kind: "wait", until: Math.min(...waits) } : { kind: "idle", reason: "waiting for approval" };
 }
 
+/** Runs a prospective call through the policy gate (see policy-gate.ts). */
+function gated(s: RunState, node: WorkflowNode, spec: CallSpec, scope: Record<string, unknown>, start: () => Decision, refuse: (reason: string) => Decision): Decision {
+  const g = gate(s, node, spec, scope);
+  switch (g.kind) {
+    case "append":
+      return { kind: "append", events: g.events };
+    case "proceed":
+      return start();
+    case "refuse":
+      return refuse(g.reason);
+    case "hold":
+      return { kind: "idle", reason: "waiting for the approval a policy requires" };
+  }
+}
+
 export function decide(s: RunState): Decision {
   if (s.terminal) return { kind: "idle", reason: s.terminal };
   if (s.paused) return { kind: "idle", reason: "paused" };
@@ -213,7 +229,11 @@ export function decide(s: RunState): Decision {
       }
       const def = s.doc.tools[node.tool];
       const callId = callIdFor(s);
-      return append({ type: "tool.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), tool: node.tool, args: render(node.args, scope), atMostOnce: def.atMostOnce } });
+      const args = render(node.args, scope);
+      return gated(s, node, { callId, action: "tool", tool: node.tool, args, ...(def.kind === "http" ? { host: hostOf(def.url, { ...scope, args }) } : {}) }, scope, () =>
+        append({ type: "tool.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), tool: node.tool, args, atMostOnce: def.atMostOnce } }),
+        (reason) => failNode(s, node, reason),
+      );
     }
     case "llm": {
       if (s.call) {
@@ -222,7 +242,10 @@ export function decide(s: RunState): Decision {
         return finishNode(s, parseModelOutput(s.call.response?.text ?? null), node.next);
       }
       const callId = callIdFor(s);
-      return append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, initialMessages(s, node), [], node.maxTokens) } });
+      return gated(s, node, { callId, action: "llm", model: node.model, ...(node.maxTokens ? { maxTokens: node.maxTokens } : {}) }, scope, () =>
+        append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, initialMessages(s, node), [], node.maxTokens) } }),
+        (reason) => failNode(s, node, reason),
+      );
     }
     case "agent": {
       const agent = cur.agent!;
@@ -239,12 +262,19 @@ export function decide(s: RunState): Decision {
           return append({ type: "tool.denied", data: { node: cur.node, callId, tool: want.name, modelCallId: want.id, reason: `tool "${want.name}" is not available to this agent (allowed: ${node.tools.join(", ") || "none"})` } });
         }
         const def = s.doc.tools[want.name];
-        return append({ type: "tool.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), tool: want.name, args: want.args, atMostOnce: def.atMostOnce, modelCallId: want.id } });
+        // a refusal goes back to the model as a tool error, so it can adapt; the loop's limits still apply
+        return gated(s, node, { callId, action: "tool", tool: want.name, args: want.args, ...(def.kind === "http" ? { host: hostOf(def.url, { ...scope, args: want.args }) } : {}) }, scope, () =>
+          append({ type: "tool.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), tool: want.name, args: want.args, atMostOnce: def.atMostOnce, modelCallId: want.id } }),
+          (reason) => append({ type: "tool.denied", data: { node: cur.node, callId, tool: want.name, modelCallId: want.id, reason } }),
+        );
       }
       if (agent.iteration >= node.maxIterations) return failNode(s, node, `agent reached maxIterations (${node.maxIterations}) without a final answer`);
       const messages = agent.iteration === 0 ? initialMessages(s, node) : agent.messages;
       const callId = callIdFor(s);
-      return append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, messages, node.tools, node.maxTokens) } });
+      return gated(s, node, { callId, action: "llm", model: node.model, ...(node.maxTokens ? { maxTokens: node.maxTokens } : {}) }, scope, () =>
+        append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, messages, node.tools, node.maxTokens) } }),
+        (reason) => failNode(s, node, reason),
+      );
     }
     case "approval":
       return decideApproval(s, node);

@@ -17,7 +17,7 @@ function statusOf(s: RunState): RunStatus {
   if (s.attention) return "needs_attention";
   const waitingTimer = s.cursor?.timer && !s.cursor.timer.fired;
   const waitingRetry = s.call?.phase === "retry_scheduled";
-  const waitingApproval = s.cursor?.approval?.status === "pending";
+  const waitingApproval = s.cursor?.approval?.status === "pending" || s.cursor?.callApproval?.status === "pending";
   return waitingTimer || waitingRetry || waitingApproval ? "waiting" : "running";
 }
 
@@ -38,9 +38,19 @@ function approvalOf(cur: Cursor): ApprovalState {
 
 /** Applies a change to the current approval; an event for another (older) approval is kept in the log but changes nothing. */
 function withApproval(s: RunState, change: (a: ApprovalState) => ApprovalState, approvalId?: string): RunState {
+  const c = s.cursor?.callApproval;
+  if (c && approvalId && c.approvalId === approvalId) return { ...s, cursor: { ...s.cursor!, callApproval: { ...change(c), callId: c.callId } } };
   const a = s.cursor?.approval;
   if (!a || (approvalId && a.approvalId !== approvalId)) return s;
   return { ...s, cursor: { ...s.cursor!, approval: change(a) } };
+}
+
+/** Approvals leaving the cursor are kept by id, so they can still be read and indexed. */
+function stash(s: RunState): Record<string, ApprovalState> {
+  let approvals = s.approvals;
+  if (s.cursor?.approval) approvals = { ...approvals, [s.cursor.approval.approvalId]: s.cursor.approval };
+  if (s.cursor?.callApproval) approvals = { ...approvals, [s.cursor.callApproval.approvalId]: s.cursor.callApproval };
+  return approvals;
 }
 
 /** After a call finishes inside an agent, its outcome joins the conversation. */
@@ -93,7 +103,7 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     case "node.completed": {
       cursorOf(s, e.data.node);
       const prev = s.nodes[e.data.node];
-      const approvals = s.cursor?.approval ? { ...s.approvals, [s.cursor.approval.approvalId]: s.cursor.approval } : s.approvals;
+      const approvals = stash(s);
       return { ...s, approvals, cursor: null, call: null, pending: e.data.next, nodes: { ...s.nodes, [e.data.node]: { output: e.data.output, visits: (prev?.visits ?? 0) + 1 } } };
     }
     case "llm.started":
@@ -187,7 +197,17 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
         status: "pending",
         timers: {},
       };
+      if (d.callId) {
+        const approvals = cur.callApproval ? { ...s.approvals, [cur.callApproval.approvalId]: cur.callApproval } : s.approvals;
+        return { ...s, approvals, cursor: { ...cur, callApproval: { ...approval, callId: d.callId } } };
+      }
       return { ...s, cursor: { ...cur, approval } };
+    }
+    case "policy.loaded":
+      return { ...s, policy: { hash: e.data.hash, nodeHashes: e.data.nodeHashes, entries: e.data.entries } };
+    case "policy.decision": {
+      const cur = cursorOf(s, e.data.node);
+      return { ...s, cursor: { ...cur, policyDecision: { callId: e.data.callId, effect: e.data.effect, reason: e.data.reason, ...(e.data.approvers ? { approvers: e.data.approvers } : {}) } } };
     }
     case "approval.notified":
       return withApproval(s, (a) => ({ ...a, notified: [...a.notified, { level: e.data.level, recipients: e.data.recipients }] }), e.data.approvalId);
@@ -227,7 +247,7 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     case "run.completed":
       return { ...s, terminal: "completed", output: e.data.output, cursor: null, call: null };
     case "run.failed": {
-      const approvals = s.cursor?.approval ? { ...s.approvals, [s.cursor.approval.approvalId]: s.cursor.approval } : s.approvals;
+      const approvals = stash(s);
       return { ...s, approvals, terminal: "failed", error: e.data.error, cursor: null, call: null };
     }
   }
@@ -279,6 +299,7 @@ export function initialState(e: RunEvent): RunState {
     visits: {},
     counters: { steps: 0, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0 },
     approvals: {},
+    policy: null,
   };
   return s;
 }

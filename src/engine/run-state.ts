@@ -51,10 +51,22 @@ export interface Cursor {
   agent?: AgentLoop;
   timer?: { timerId: string; fireAt: number; fired: boolean };
   approval?: ApprovalState;
+  /** The approval a policy requires for one call (not the node's own approval). */
+  callApproval?: ApprovalState & { callId: string };
+  /** The policy decision for the call about to start. */
+  policyDecision?: { callId: string; effect: "allow" | "deny" | "require_approval"; reason: string; approvers?: { users: string[]; roles: string[]; quorum: number } };
+}
+
+export interface LoadedPolicy {
+  hash: string;
+  nodeHashes: Record<string, string>;
+  entries: Array<{ level: "global" | "tenant" | "workflow" | "node"; version: number | null; policy: unknown }>;
 }
 
 export function approvalById(s: RunState, approvalId: string): ApprovalState | undefined {
-  return s.cursor?.approval?.approvalId === approvalId ? s.cursor.approval : s.approvals[approvalId];
+  if (s.cursor?.approval?.approvalId === approvalId) return s.cursor.approval;
+  if (s.cursor?.callApproval?.approvalId === approvalId) return s.cursor.callApproval;
+  return s.approvals[approvalId];
 }
 
 /** A timer still matters if the current node or call is waiting on it. */
@@ -62,7 +74,7 @@ export function isLiveTimer(s: RunState, timerId: string): boolean {
   if (s.terminal) return false;
   if (s.cursor?.timer?.timerId === timerId && !s.cursor.timer.fired) return true;
   if (s.call?.retryTimerId === timerId && s.call.phase === "retry_scheduled") return true;
-  const t = s.cursor?.approval?.timers[timerId];
+  const t = s.cursor?.approval?.timers[timerId] ?? s.cursor?.callApproval?.timers[timerId];
   return !!t && !t.fired;
 }
 
@@ -92,4 +104,6 @@ export interface RunState {
   haltedBy?: Actor;
   /** Approvals of nodes already left, by id (the current one is on the cursor). */
   approvals: Record<string, ApprovalState>;
+  /** The policy set in force (from the latest policy.loaded event); null: no governance configured. */
+  policy: LoadedPolicy | null;
 }

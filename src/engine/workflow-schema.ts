@@ -7,6 +7,10 @@ import { z } from "zod";
 import { DURATION_PATTERN, parseDuration } from "./duration.ts";
 import { compileExpression, ExpressionError } from "./expression.ts";
 import { parse as parseYaml } from "yaml";
+import { parsePolicy } from "../policy/policy-schema.ts";
+import { formatPath } from "./format-path.ts";
+
+export { formatPath };
 
 const id = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be 1-64 chars of a-z, 0-9, '.', '_', '-' starting with a letter or digit");
 const nodeId = z.string().regex(/^[A-Za-z_][\w-]{0,63}$/, "must be an identifier (letters, digits, _ and -)");
@@ -32,6 +36,7 @@ const llmNode = z.strictObject({
   maxTokens: z.number().int().positive().max(1_000_000).optional(),
   next,
   onError: nodeId.optional(),
+  policy: z.record(z.string(), json).optional(),
 });
 
 const agentNode = z.strictObject({
@@ -44,6 +49,7 @@ const agentNode = z.strictObject({
   maxTokens: z.number().int().positive().max(1_000_000).optional(),
   next,
   onError: nodeId.optional(),
+  policy: z.record(z.string(), json).optional(),
 });
 
 const toolNode = z.strictObject({
@@ -52,6 +58,7 @@ const toolNode = z.strictObject({
   args: z.record(z.string(), json).default({}),
   next,
   onError: nodeId.optional(),
+  policy: z.record(z.string(), json).optional(),
 });
 
 const branchNode = z.strictObject({
@@ -172,9 +179,6 @@ export interface ValidationIssue {
 
 export type ParseResult = { ok: true; document: WorkflowDocument } | { ok: false; errors: ValidationIssue[] };
 
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), "") || "(root)";
-}
 
 /** Parses YAML or JSON text (or an already-parsed value) into a validated workflow document. */
 export function parseWorkflow(source: string | unknown): ParseResult {
@@ -190,8 +194,20 @@ export function parseWorkflow(source: string | unknown): ParseResult {
   if (!parsed.success) {
     return { ok: false, errors: parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
   }
-  const errors = checkGraph(parsed.data);
+  const errors = [...checkGraph(parsed.data), ...checkPolicies(parsed.data)];
   return errors.length ? { ok: false, errors } : { ok: true, document: parsed.data };
+}
+
+/** The workflow's and each node's policy must be valid policy documents (CEL compiled). */
+function checkPolicies(doc: WorkflowDocument): ValidationIssue[] {
+  const errors: ValidationIssue[] = [];
+  const check = (raw: unknown, at: string) => {
+    const r = parsePolicy(raw);
+    if (!r.ok) for (const e of r.errors) errors.push({ path: e.path === "(root)" ? at : `${at}.${e.path}`, message: e.message });
+  };
+  if (doc.policy) check(doc.policy, "policy");
+  for (const [nid, node] of Object.entries(doc.nodes)) if ("policy" in node && node.policy) check(node.policy, `nodes.${nid}.policy`);
+  return errors;
 }
 
 function successors(node: WorkflowNode): string[] {

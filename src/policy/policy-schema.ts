@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { compileExpression } from "../engine/expression.ts";
-import { formatPath } from "../engine/workflow-schema.ts";
+import { formatPath } from "../engine/format-path.ts";
 import { parse as parseYaml } from "yaml";
 
 export const POLICY_LEVELS = ["global", "tenant", "workflow", "node"] as const;
