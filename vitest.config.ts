@@ -25,6 +25,8 @@ export default defineConfig({
                 SMTP_PORT: String(inject<number>("maildevSmtpPort")),
                 MAILDEV_URL: `http://127.0.0.1:${inject<number>("maildevWebPort")}`,
                 PUBLIC_URL: "http://warden.test",
+                OUTBOUND_HOSTS: JSON.stringify({ "claims.example": `http://127.0.0.1:${inject<number>("fakeServicesPort")}`, "evil.example": `http://127.0.0.1:${inject<number>("fakeServicesPort")}` }),
+                PLATFORM_TENANT: "platform",
                 FRAUD_KEY: "fraud-key-from-secrets",
                 OPENAI_TEST_KEY: "sk-test-openai-key-never-logged",
                 ANTHROPIC_API_KEY: "sk-ant-test-key-never-logged",

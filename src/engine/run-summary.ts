@@ -24,6 +24,7 @@ export function summarize(s: RunState): RunSummary {
   if (s.status === "waiting") {
     if (s.cursor?.timer && !s.cursor.timer.fired) waiting = { reason: "timer", until: new Date(s.cursor.timer.fireAt).toISOString() };
     else if (s.cursor?.approval?.status === "pending") waiting = { reason: "approval", approvalId: s.cursor.approval.approvalId, until: s.cursor.approval.deadline ? new Date(s.cursor.approval.deadline).toISOString() : null };
+    else if (s.cursor?.callApproval?.status === "pending") waiting = { reason: "approval", approvalId: s.cursor.callApproval.approvalId, until: null };
     else if (s.call?.phase === "retry_scheduled") waiting = { reason: "retry", until: new Date(s.call.retryAt ?? s.lastAt).toISOString() };
   }
   const outputs: Record<string, unknown> = {};
