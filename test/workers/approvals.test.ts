@@ -63,6 +63,19 @@ async function mailsFor(runId: string, min: number, timeoutMs = 8000): Promise<M
   }
 }
 
+/** Waits until the notifications are recorded and the log stops growing, so the next event's seq is known. */
+async function quiet(token: string, runId: string) {
+  let last = -1;
+  for (let i = 0; i < 200; i++) {
+    const log = await events(token, runId);
+    if (log.some((e) => e.type === "approval.notified") && log.length === last) return;
+    last = log.length;
+    await runDurableObjectAlarm(runStubFor(runId)).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  throw new Error(`run ${runId} did not quieten`);
+}
+
 function linkPath(mail: Mail): string {
   const url = /(http:\/\/warden\.test\/approvals\/link\/\S+)/.exec(mail.text)![1];
   return new URL(url).pathname;
@@ -236,7 +249,7 @@ describe("approvals under crashes and races", () => {
     const key = "crash-approval-1";
     const runId = await runIdForKey(TENANT, key);
     const { approvalId } = await waitingRun("carl", "review-1", "C-300", key);
-    await mailsFor(runId, 3); // notifications are out: the log is quiet
+    await quiet(admin, runId);
     const decisionSeq = (await events(admin, runId)).length + 1;
     // die while resuming: right after the transaction that resolves the approval
     await runRpc(runId).injectFault({ at: "after-append", seq: decisionSeq + 1, how: "abort" });
@@ -254,7 +267,7 @@ describe("approvals under crashes and races", () => {
     const key = "crash-approval-2";
     const runId = await runIdForKey(TENANT, key);
     const { approvalId } = await waitingRun("carl", "review-1", "C-301", key);
-    await mailsFor(runId, 3);
+    await quiet(admin, runId);
     await runRpc(runId).injectFault({ at: "after-append", seq: (await events(admin, runId)).length + 1, how: "abort" });
     expect((await decideAs("sam", approvalId, "approve")).status).toBe(500);
     const retry = await decideAs("sam", approvalId, "approve");
