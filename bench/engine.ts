@@ -17,16 +17,18 @@
  * written to the temp dir), --no-write (do not touch bench/results or RESULTS.md).
  * Everything listens on 127.0.0.1; counts are fixed and every wait has a deadline.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mintToken } from "../src/auth/tokens.ts";
 import { parseEvent, type RunEvent } from "../src/engine/events.ts";
 import { replay } from "../src/engine/replay.ts";
+import { openProfiler, summarizeProfile, type CdpProfile } from "./support/profile.ts";
+import { cpuSnapshot, freePort, gitState as treeState, median, pct, r2, r3, sleep, wranglerProcesses } from "./support/stats.ts";
+import { startWranglerDev, stopAllWranglerDev, type WranglerDev } from "./support/wrangler.ts";
 
 const root = join(import.meta.dirname, "..");
 const peerDir = join(root, "bench", "peers", "langgraph");
@@ -50,69 +52,6 @@ const benchTimer = setTimeout(() => {
   void cleanup().then(() => process.exit(1));
 }, BENCH_DEADLINE_MS);
 benchTimer.unref();
-
-// ---------- helpers ----------
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-function pct(xs: number[], p: number): number {
-  const s = sorted(xs);
-  if (!s.length) return NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-const median = (xs: number[]) => pct(xs, 50);
-const r2 = (x: number) => +x.toFixed(2);
-const r3 = (x: number) => +x.toFixed(3);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** CPU time (user + system, ms) of a process from /proc; 0 if it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in USER_HZ (100 on Linux)
-  } catch {
-    return 0;
-  }
-}
-
-/** The processes under wrangler dev, labelled: the wrangler CLI (Node), the workerd running the Worker, the workerd running wrangler's proxy. */
-function wranglerProcesses(rootPid: number): Array<{ pid: number; label: string }> {
-  const all: Array<{ pid: number; ppid: number; cmd: string }> = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const ppid = Number(readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1]);
-      all.push({ pid: Number(d), ppid, cmd: readFileSync(`/proc/${d}/cmdline`, "utf8").replace(/\0/g, " ") });
-    } catch {
-      /* gone */
-    }
-  }
-  const mine = new Set([rootPid]);
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const p of all) if (!mine.has(p.pid) && mine.has(p.ppid)) (mine.add(p.pid), (changed = true));
-  }
-  return all
-    .filter((p) => mine.has(p.pid))
-    .map((p) => ({ pid: p.pid, label: p.cmd.includes("workerd") ? (p.cmd.includes("--inspector-addr") ? "workerd (the Worker and its Durable Objects)" : "workerd (wrangler's dev proxy)") : p.cmd.includes("esbuild") ? "esbuild (wrangler's bundler, watching)" : p.cmd.includes("wrangler") ? "wrangler CLI (Node)" : p.cmd.slice(0, 40) }));
-}
-
-function cpuSnapshot(procs: Array<{ pid: number; label: string }>): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const p of procs) m.set(p.label, (m.get(p.label) ?? 0) + cpuMs(p.pid));
-  m.set("bench client + tool server (this Node process)", (process.cpuUsage().user + process.cpuUsage().system) / 1000);
-  return m;
-}
 
 // ---------- the local tool server ----------
 
@@ -142,74 +81,16 @@ function startToolServer(): Promise<{ server: Server; url: string }> {
 
 // ---------- wrangler dev (local workerd) ----------
 
-let wrangler: ChildProcess | null = null;
-let persistDir: string | null = null;
-let workerDir: string | null = null;
+let dev: WranglerDev | null = null;
 let toolServer: Server | null = null;
-let reloads = 0; // wrangler dev watches src/: an edit during the bench reloads the Worker and spoils the numbers
-
-/**
- * wrangler dev watches its sources and reloads the Worker on every change, which would spoil a
- * benchmark while src/ is being edited: run it on a snapshot of the Worker's sources taken now
- * (node_modules linked, not copied).
- */
-function snapshotWorker(): string {
-  const dir = mkdtempSync(join(tmpdir(), "warden-bench-src-"));
-  for (const f of ["src", "durable-objects", "wrangler.jsonc", "package.json", "tsconfig.json"]) if (existsSync(join(root, f))) cpSync(join(root, f), join(dir, f), { recursive: true });
-  symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
-  return dir;
-}
+const reloadCount = () => dev?.reloads() ?? 0; // wrangler dev watches src/: an edit during the bench reloads the Worker and spoils the numbers
 
 async function startWrangler(port: number, inspectorPort: number, secret: string): Promise<void> {
-  persistDir = mkdtempSync(join(tmpdir(), "warden-bench-persist-"));
-  workerDir = snapshotWorker();
-  const child = spawn(
-    join(root, "node_modules", ".bin", "wrangler"),
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--var", `WARDEN_JWT_SECRET:${secret}`, "--show-interactive-dev-session=false", "--inspector-port", String(inspectorPort)],
-    { cwd: workerDir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true" } },
-  );
-  wrangler = child;
-  let output = "";
-  child.stdout?.on("data", (d) => (output = (output + String(d)).slice(-20_000)));
-  child.stderr?.on("data", (d) => (output = (output + String(d)).slice(-20_000)));
-  child.stdout?.on("data", (d) => {
-    if (/reload|rebuild|change detected/i.test(String(d))) reloads++;
-  });
-  for (let i = 0; i < 1200; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output}`);
-    await sleep(100);
-  }
-  throw new Error(`wrangler dev did not come up in 120 s:\n${output}`);
+  dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret } });
 }
 
 async function stopWrangler(): Promise<void> {
-  const child = wrangler;
-  wrangler = null;
-  if (child && child.exitCode === null && child.pid) {
-    const exited = new Promise((r) => child.once("exit", r));
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      /* already gone */
-    }
-    await Promise.race([exited, sleep(5000)]);
-    if (child.exitCode === null) {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-  if (persistDir) rmSync(persistDir, { recursive: true, force: true });
-  if (workerDir) rmSync(workerDir, { recursive: true, force: true });
-  persistDir = null;
-  workerDir = null;
+  await stopAllWranglerDev();
 }
 
 async function cleanup(): Promise<void> {
@@ -276,7 +157,7 @@ async function runOnce(): Promise<ClientRun> {
     if (s.status !== "running") throw new Error(`run ${id} ended ${s.status}: ${JSON.stringify(s.error)}`);
     if (performance.now() - t0 > RUN_DEADLINE_MS) {
       const tail = (await exportEvents(id)).trim().split("\n").slice(-4).join("\n");
-      throw new Error(`run ${id} did not complete within ${RUN_DEADLINE_MS} ms (wrangler reloads seen: ${reloads}); status ${JSON.stringify(s)}; last events:\n${tail}`);
+      throw new Error(`run ${id} did not complete within ${RUN_DEADLINE_MS} ms (wrangler reloads seen: ${reloadCount()}); status ${JSON.stringify(s)}; last events:\n${tail}`);
     }
     await sleep(i < 20 ? 1 : 10);
   }
@@ -329,73 +210,7 @@ function parseLog(text: string, id: string): RunEvent[] {
 
 // ---------- CPU profile of workerd through the inspector (--profile) ----------
 
-interface CdpProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }>;
-  samples?: number[];
-  timeDeltas?: number[];
-  startTime: number;
-  endTime: number;
-}
-
-async function openProfiler(inspectorPort: number): Promise<{ stop: () => Promise<CdpProfile> }> {
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl: string; title?: string }>;
-  if (!targets.length) throw new Error("no inspector targets");
-  // wrangler's inspector proxy wants an allowed Origin (undici's WebSocket takes non-standard headers)
-  // Node's WebSocket (the global types here are workerd's, hence the narrow local type)
-  type NodeWs = { send(s: string): void; close(): void; onopen: (() => void) | null; onerror: ((e: unknown) => void) | null; onmessage: ((m: { data: unknown }) => void) | null };
-  const Ws = (globalThis as unknown as { WebSocket: new (url: string, init: object) => NodeWs }).WebSocket;
-  const ws = new Ws(targets[0].webSocketDebuggerUrl, { headers: { origin: "http://localhost" } });
-  await new Promise<void>((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
-  let id = 0;
-  const pending = new Map<number, (v: unknown) => void>();
-  ws.onmessage = (m) => {
-    const msg = JSON.parse(String(m.data)) as { id?: number; result?: unknown };
-    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
-  };
-  const call = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      const n = ++id;
-      pending.set(n, resolve);
-      ws.send(JSON.stringify({ id: n, method, params }));
-    });
-  await call("Profiler.enable");
-  await call("Profiler.setSamplingInterval", { interval: 200 });
-  await call("Profiler.start");
-  return {
-    stop: async () => {
-      const r = (await call("Profiler.stop")) as { profile: CdpProfile };
-      ws.close();
-      return r.profile;
-    },
-  };
-}
-
-/** Self and inclusive time by function (bundled names; workerd runs the bundle), in ms of the isolate thread. */
-function summarizeProfile(p: CdpProfile): { totalMs: number; idleMs: number; self: Array<[string, number]>; inclusive: Array<[string, number]> } {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const selfUs = new Map<number, number>();
-  const deltas = p.timeDeltas ?? [];
-  (p.samples ?? []).forEach((sid, i) => selfUs.set(sid, (selfUs.get(sid) ?? 0) + (deltas[i + 1] ?? 0)));
-  const name = (id: number) => byId.get(id)!.callFrame.functionName || "(anonymous)";
-  const self = new Map<string, number>();
-  const incl = new Map<string, number>();
-  let total = 0;
-  for (const [id, us] of selfUs) {
-    total += us;
-    self.set(name(id), (self.get(name(id)) ?? 0) + us);
-    const seen = new Set<string>();
-    for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
-      const k = name(x);
-      if (k === "(root)" || seen.has(k)) continue;
-      seen.add(k);
-      incl.set(k, (incl.get(k) ?? 0) + us);
-    }
-  }
-  const top = (m: Map<string, number>) => [...m].map(([k, v]) => [k, v / 1000] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 22);
-  return { totalMs: total / 1000, idleMs: (self.get("(idle)") ?? 0) / 1000, self: top(self), inclusive: top(incl) };
-}
+// openProfiler and summarizeProfile: bench/support/profile.ts
 
 // ---------- the LangGraph peer ----------
 
@@ -450,11 +265,7 @@ function runPeer(toolUrl: string): Promise<PeerResult> {
 
 // ---------- main ----------
 
-function gitState(): string {
-  const head = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
-  const dirty = spawnSync("git", ["status", "--porcelain", "--", "src", "durable-objects"], { cwd: root, encoding: "utf8" }).stdout.trim();
-  return head ? `${head}${dirty ? ` + ${dirty.split("\n").length} uncommitted file(s) under src/ and durable-objects/` : ""}` : "unknown";
-}
+const gitState = () => treeState(root);
 
 async function main() {
   const began = performance.now();
@@ -491,7 +302,7 @@ async function main() {
   console.log(`engine: ${ROUNDS} × ${CONCURRENT} runs at concurrency ${CONCURRENCY} …`);
   const rounds: Array<{ runs: ClientRun[]; elapsedMs: number }> = [];
   let profile: CdpProfile | null = null;
-  const procs = wranglerProcesses(wrangler!.pid!);
+  const procs = wranglerProcesses(dev!.child.pid!);
   const cpuPerRun = new Map<string, number[]>(); // ms of CPU per run, per process, per round
   for (let r = 0; r < ROUNDS; r++) {
     const prof = PROFILE && r === ROUNDS - 1 ? await openProfiler(inspectorPort) : null;
@@ -510,6 +321,7 @@ async function main() {
     texts.forEach((text, j) => logs.push({ id: all[i + j].id, text, events: parseLog(text, all[i + j].id) }));
   }
   await stopWrangler();
+  const reloads = reloadCount();
   if (reloads) console.warn(`WARNING: wrangler dev reloaded the Worker ${reloads} time(s) during the bench (files under src/ changed); rerun on a quiet tree`);
 
   const seqOverhead = logs.slice(0, seq.length).map((l) => overheadFromLog(l.events));

@@ -2,6 +2,8 @@
  * `npm run bench`: every benchmark in turn, each a separate Node process (each also runs alone):
  *   node bench/replay-throughput.ts   replay throughput of the pure interpreter (bench/results/replay.json)
  *   node bench/engine.ts              Warden in local workerd vs LangGraph JS (bench/results/engine.json)
+ *   node bench/approvals.ts           runs parked on approvals: resume latency and holding cost (bench/results/approvals.json)
+ *   node bench/policy.ts              policy decision latency: Warden vs naive CEL vs Cedar wasm (bench/results/policy.json)
  * Arguments after `--` go to every benchmark (e.g. `npm run bench -- --quick`); `--only <name>` picks one.
  */
 import { spawnSync } from "node:child_process";
@@ -10,6 +12,8 @@ import { join } from "node:path";
 const benches = [
   { name: "replay", script: "bench/replay-throughput.ts" },
   { name: "engine", script: "bench/engine.ts" },
+  { name: "approvals", script: "bench/approvals.ts" },
+  { name: "policy", script: "bench/policy.ts" },
 ];
 const args = process.argv.slice(2);
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;

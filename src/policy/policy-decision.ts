@@ -82,15 +82,43 @@ export function toolGuardOf(when: string): string | null {
   return /^\s*call\.tool\s*==\s*['"]([^'"]+)['"]\s*(&&|$)/.exec(when)?.[1] ?? null;
 }
 
-const compiledRules = new WeakMap<Policy, CompiledRule[]>();
+/** A level's rules compiled once: those guarded on one tool are indexed by it, the rest apply to every call. */
+interface CompiledPolicy {
+  unguarded: CompiledRule[];
+  byTool: Map<string, CompiledRule[]>;
+}
 
-function rulesOf(p: Policy): CompiledRule[] {
-  let c = compiledRules.get(p);
+const compiledPolicies = new WeakMap<Policy, CompiledPolicy>();
+const NONE: CompiledRule[] = [];
+
+function compiled(p: Policy): CompiledPolicy {
+  let c = compiledPolicies.get(p);
   if (!c) {
-    c = p.rules.map((rule) => ({ rule, run: compileExpression(rule.when), toolGuard: toolGuardOf(rule.when) }));
-    compiledRules.set(p, c);
+    c = { unguarded: [], byTool: new Map() };
+    for (const rule of p.rules) {
+      const r: CompiledRule = { rule, run: compileExpression(rule.when), toolGuard: toolGuardOf(rule.when) };
+      if (r.toolGuard === null) c.unguarded.push(r);
+      else c.byTool.set(r.toolGuard, [...(c.byTool.get(r.toolGuard) ?? []), r]);
+    }
+    compiledPolicies.set(p, c);
   }
   return c;
+}
+
+function evaluateRules(rules: CompiledRule[], req: PolicyRequest, ctx: () => Record<string, unknown>, add: (effect: Effect, reason: string, rule?: string, approvers?: Approvers) => void): void {
+  for (const c of rules) {
+    if (c.rule.on && !c.rule.on.includes(req.action)) continue;
+    let hit: unknown;
+    try {
+      hit = c.run(ctx());
+    } catch (err) {
+      // a rule that cannot be evaluated for this call (e.g. a missing field) does not match,
+      // unless it is a deny rule: then it fails closed
+      if (c.rule.effect === "deny") add("deny", `rule "${c.rule.id}" could not be evaluated (${(err as Error).message.split("\n")[0]}); denied to be safe`, c.rule.id);
+      continue;
+    }
+    if (hit === true) add(c.rule.effect, c.rule.reason, c.rule.id, c.rule.approvers);
+  }
 }
 
 export function celContext(req: PolicyRequest, facts: PolicyFacts): Record<string, unknown> {
@@ -133,26 +161,22 @@ function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx:
   }
   if (p.limits.maxCostUsdPerRun !== undefined && (req.action === "llm" || req.action === "tool") && facts.costUsd >= p.limits.maxCostUsdPerRun) add("deny", `the run has spent $${facts.costUsd.toFixed(4)}; ${at} allows $${p.limits.maxCostUsdPerRun} per run`);
   if (p.limits.maxSteps !== undefined && facts.counts.steps > p.limits.maxSteps) add("deny", `${at} allows at most ${p.limits.maxSteps} steps per run`);
-  for (const c of rulesOf(p)) {
-    if (c.rule.on && !c.rule.on.includes(req.action)) continue;
-    if (c.toolGuard !== null && c.toolGuard !== req.tool) continue;
-    let hit: unknown;
-    try {
-      hit = c.run(ctx());
-    } catch (err) {
-      // a rule that cannot be evaluated for this call (e.g. a missing field) does not match,
-      // unless it is a deny rule: then it fails closed
-      if (c.rule.effect === "deny") add("deny", `rule "${c.rule.id}" could not be evaluated (${(err as Error).message.split("\n")[0]}); denied to be safe`, c.rule.id);
-      continue;
-    }
-    if (hit === true) add(c.rule.effect, c.rule.reason, c.rule.id, c.rule.approvers);
+  if (p.rules.length) {
+    const c = compiled(p);
+    evaluateRules(c.unguarded, req, ctx, add);
+    if (req.tool !== undefined) evaluateRules(c.byTool.get(req.tool) ?? NONE, req, ctx, add);
   }
   return v;
 }
 
 function combine(verdicts: LevelVerdict[]): { effect: Effect; rules: string[]; reason: string; approvers?: Approvers } {
   let effect: Effect = "allow";
-  for (const v of verdicts) if (RANK[v.effect] > RANK[effect]) effect = v.effect;
+  let anyRule = false;
+  for (const v of verdicts) {
+    if (RANK[v.effect] > RANK[effect]) effect = v.effect;
+    if (v.rules.length) anyRule = true;
+  }
+  if (effect === "allow" && !anyRule) return { effect, rules: [], reason: "allowed" };
   const deciding = verdicts.filter((v) => v.effect === effect);
   let approvers: Approvers | undefined;
   let approverRank = Infinity;
@@ -177,7 +201,9 @@ export function decidePolicy(entries: readonly PolicyEntry[], req: PolicyRequest
   let ctxValue: Record<string, unknown> | null = null;
   const ctx = () => (ctxValue ??= celContext(req, facts));
   const levels = entries.map((e) => judgeLevel(e, req, facts, ctx));
-  const enforced = combine(levels.filter((l) => l.mode === "enforce"));
+  const hasShadow = levels.some((l) => l.mode === "shadow");
+  const enforced = combine(hasShadow ? levels.filter((l) => l.mode === "enforce") : levels);
+  if (!hasShadow) return { ...enforced, levels, shadow: null };
   const all = combine(levels);
   const shadow = all.effect !== enforced.effect || all.rules.length !== enforced.rules.length ? { effect: all.effect, rules: all.rules, reason: all.reason } : null;
   return { ...enforced, levels, shadow };
