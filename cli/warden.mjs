@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { extname, resolve } from "node:path";
+import { dirname, extname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { devVarsPath, readDevVars, REPO_ROOT } from "./dev-vars.mjs";
 
@@ -41,6 +41,23 @@ Usage:
                                       cancel a pending approval; the run takes its reject path (operator, admin)
   warden directory put FILE           replace the tenant's directory: { "users": [{ "id", "email", "name", "roles" }] }
   warden directory get                the tenant's directory (who holds which business role)
+  warden policy get global|tenant T|workflow W
+                                      the policy in force at that level (its version, author, reason)
+  warden policy history global|tenant T|workflow W
+                                      every version of that policy, newest first, with its diff
+  warden policy put global|tenant T|workflow W FILE --reason R
+                                      replace that policy with FILE (YAML or JSON); the reason is recorded.
+                                      global: an admin of the platform tenant (WARDEN_TENANT=platform)
+  warden policy test FILE --fixtures FIXTURES
+                                      offline: decide each fixture { name, request: { action, tool?, args?,
+                                      model?, host?, node? }, facts?: { input?, counts?, now? }, expect,
+                                      rules? } under FILE (one policy, at its level or tenant, or { levels:
+                                      { global?, tenant?, workflow?, node? } }, each a policy or a file name);
+                                      exit 1 if any fails
+  warden policy simulate --run FILE --policy FILE [--level L]
+                                      offline: re-decide every policy decision of a run's events JSONL with
+                                      the proposed policy at level L (default its \`level\`, else tenant) and
+                                      list the decisions that would change
   warden replay FILE|-                re-run the interpreter over an events JSONL file (- = stdin) and check
                                       that every recorded decision is reproduced; needs no network
   warden help                         this text
@@ -53,7 +70,8 @@ Environment:
   WARDEN_DEV_VARS   path of the .dev.vars file holding WARDEN_JWT_SECRET
                     (default ./.dev.vars if present, else the repository's .dev.vars)
 
-Exit status: 0 success; 1 error (API problem, bad input, unreachable server); 2 replay diverged.
+Exit status: 0 success; 1 error (API problem, bad input, unreachable server, a failing policy test);
+2 replay diverged.
 `;
 
 const TERMINAL = new Set(["completed", "failed", "halted", "needs_attention"]);
@@ -352,15 +370,15 @@ const short = (v) => {
   return s.length > 2000 ? `${s.slice(0, 2000)}… (${s.length} chars)` : s;
 };
 
-async function cmdReplay(argv) {
-  const { positionals } = args(argv, {}, { min: 1, usage: "warden replay FILE|-" });
-  const file = positionals[0];
+/**
+ * Reads an events JSONL file (as `warden runs events` prints it): every line parsed with the
+ * engine's event schema, seqs contiguous from 1, the first event a run.started whose document is
+ * a valid workflow. Errors name the line.
+ */
+async function readEventLog(file, purpose = "replay") {
   const text = readInputFile(file);
   const { parseEvent } = await importTs("../src/engine/events.ts");
-  const { replay } = await importTs("../src/engine/replay.ts");
-  const { apply, initialState } = await importTs("../src/engine/fold.ts");
   const { workflowSchema, formatPath } = await importTs("../src/engine/workflow-schema.ts");
-
   const events = [];
   const lineOf = new Map();
   const lines = text.split("\n");
@@ -385,13 +403,21 @@ async function cmdReplay(argv) {
     lineOf.set(e.seq, i + 1);
     events.push(e);
   }
-  if (!events.length) throw new CliError(`${file === "-" ? "stdin" : file}: no events to replay`);
+  if (!events.length) throw new CliError(`${file === "-" ? "stdin" : file}: no events to ${purpose}`);
   if (events[0].type !== "run.started") throw new CliError(`line ${lineOf.get(1)}: the first event must be run.started, not ${events[0].type}`);
   const doc = workflowSchema.safeParse(events[0].data.document);
   if (!doc.success) {
     const i = doc.error.issues[0];
     throw new CliError(`line ${lineOf.get(1)}: run.started data.document is not a valid workflow: ${formatPath(i.path)}: ${i.message}`);
   }
+  return { events, lineOf };
+}
+
+async function cmdReplay(argv) {
+  const { positionals } = args(argv, {}, { min: 1, usage: "warden replay FILE|-" });
+  const { events, lineOf } = await readEventLog(positionals[0]);
+  const { replay } = await importTs("../src/engine/replay.ts");
+  const { apply, initialState } = await importTs("../src/engine/fold.ts");
 
   let result;
   try {
@@ -422,6 +448,219 @@ async function cmdReplay(argv) {
   throw new CliError(msg, 2);
 }
 
+// ---------------------------------------------------------------- policies
+
+const POLICY_SCOPE_USAGE = "global|tenant T|workflow W";
+const EFFECTS = ["allow", "deny", "require_approval"];
+const RANK = { allow: 0, require_approval: 1, deny: 2 };
+
+/** `global` | `tenant T` | `workflow W` at the start of positionals: the API path and what is left. */
+function policyScope(positionals, usage) {
+  const [kind, name, ...rest] = positionals;
+  if (kind === "global") return { path: "/v1/policies/global", rest: positionals.slice(1) };
+  if ((kind === "tenant" || kind === "workflow") && name) return { path: `/v1/policies/${kind}s/${encodeURIComponent(name)}`, rest };
+  throw new CliError(`usage: ${usage}`);
+}
+
+/** A YAML or JSON file as a value; a syntax error names the file. */
+async function readYamlFile(file) {
+  const text = readInputFile(file);
+  const { parse } = await import("yaml");
+  try {
+    return parse(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw new CliError(`${file} is not valid YAML or JSON: ${err.message.split("\n")[0]}`);
+  }
+}
+
+/**
+ * The policy file of `policy test`: one policy (at its own `level`, else the tenant level) or
+ * `{ levels: { global?, tenant?, workflow?, node? } }`. Every error of every level, with its path.
+ */
+async function loadPolicyLevels(file) {
+  const raw = await readYamlFile(file);
+  const { parsePolicy, POLICY_LEVELS } = await importTs("../src/policy/policy-schema.ts");
+  const errors = [];
+  const entries = [];
+  const add = async (level, doc, prefix) => {
+    if (typeof doc === "string" && prefix) {
+      // a level given as a file name, relative to this file
+      const ref = resolve(dirname(resolve(file)), doc);
+      prefix = `${prefix}(${doc}) `;
+      doc = await readYamlFile(ref);
+    }
+    const parsed = parsePolicy(doc ?? {});
+    if (!parsed.ok) {
+      for (const e of parsed.errors) errors.push(`${prefix}${e.path}: ${e.message}`);
+      return;
+    }
+    if (parsed.policy.level && parsed.policy.level !== level) errors.push(`${prefix}level: says "${parsed.policy.level}" but is given as the ${level} level`);
+    else entries.push({ level, version: null, policy: parsed.policy });
+  };
+  if (raw && typeof raw === "object" && !Array.isArray(raw) && "levels" in raw) {
+    const extra = Object.keys(raw).filter((k) => k !== "levels");
+    if (extra.length) errors.push(`${extra[0]}: unknown key next to "levels"`);
+    const levels = raw.levels;
+    if (!levels || typeof levels !== "object" || Array.isArray(levels)) errors.push(`levels: must be an object with any of ${POLICY_LEVELS.join(", ")}`);
+    else {
+      for (const k of Object.keys(levels)) if (!POLICY_LEVELS.includes(k)) errors.push(`levels.${k}: not a policy level (${POLICY_LEVELS.join(", ")})`);
+      for (const level of POLICY_LEVELS) if (level in levels) await add(level, levels[level], `levels.${level}.`);
+    }
+  } else {
+    const level = raw && typeof raw === "object" && POLICY_LEVELS.includes(raw.level) ? raw.level : "tenant";
+    await add(level, raw, "");
+  }
+  if (errors.length) throw new CliError(`${file}: the policy has ${errors.length} error(s):\n${errors.map((e) => `  - ${e}`).join("\n")}`);
+  return entries;
+}
+
+async function loadFixtures(file) {
+  const raw = await readYamlFile(file);
+  const { z } = await import("zod");
+  const { formatPath } = await importTs("../src/engine/workflow-schema.ts");
+  const count = z.number().int().nonnegative();
+  const fixture = z.strictObject({
+    name: z.string().min(1),
+    request: z.strictObject({
+      action: z.enum(["tool", "llm", "egress", "memory.write"]),
+      tool: z.string().optional(),
+      args: z.unknown().optional(),
+      model: z.string().optional(),
+      host: z.string().optional(),
+      node: z.string().optional(),
+      maxTokens: z.number().int().positive().optional(),
+    }),
+    facts: z
+      .strictObject({
+        input: z.unknown().optional(),
+        nodes: z.record(z.string(), z.strictObject({ output: z.unknown() })).optional(),
+        counts: z.strictObject({ steps: count, toolCalls: count, llmCalls: count, iterations: count, inputTokens: count, outputTokens: count }).partial().optional(),
+        costUsd: z.number().nonnegative().optional(),
+        tenant: z.string().optional(),
+        workflow: z.string().optional(),
+        now: z.string().refine((v) => !Number.isNaN(Date.parse(v)), "must be an ISO 8601 date-time").optional(),
+      })
+      .optional(),
+    expect: z.enum(EFFECTS),
+    rules: z.array(z.string()).optional(),
+  });
+  const list = Array.isArray(raw) ? raw : raw && typeof raw === "object" && Array.isArray(raw.fixtures) ? raw.fixtures : null;
+  if (!list) throw new CliError(`${file}: must be a list of fixtures (or { fixtures: [...] })`);
+  const parsed = z.array(fixture).min(1, "has no fixtures").safeParse(list);
+  if (!parsed.success) throw new CliError(`${file}: ${parsed.error.issues.length} error(s):\n${parsed.error.issues.map((i) => `  - ${formatPath(i.path) || "(root)"}: ${i.message}`).join("\n")}`);
+  return parsed.data;
+}
+
+/** Decides a request the way the run's policy gate does: an HTTP tool call is also an egress request to its host. */
+function decideLikeTheGate(decidePolicy, entries, req, facts) {
+  let d = decidePolicy(entries, req, facts);
+  if (req.action === "tool" && req.host !== undefined) {
+    const egress = decidePolicy(entries, { action: "egress", node: req.node, host: req.host, tool: req.tool, args: req.args }, facts);
+    const rules = [...new Set([...d.rules, ...egress.rules])];
+    d = RANK[egress.effect] > RANK[d.effect] ? { ...egress, rules } : { ...d, rules };
+  }
+  return d;
+}
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  return rows.map((r) => r.map((v, c) => (c === r.length - 1 ? String(v) : String(v).padEnd(widths[c]))).join("  ").trimEnd()).join("\n");
+}
+
+async function cmdPolicyTest(argv) {
+  const usage = "warden policy test FILE --fixtures FIXTURES";
+  const { positionals, values } = args(argv, { fixtures: { type: "string" } }, { min: 1, usage });
+  if (!values.fixtures) throw new CliError(`--fixtures is required\nusage: ${usage}`);
+  const entries = await loadPolicyLevels(positionals[0]);
+  const fixtures = await loadFixtures(values.fixtures);
+  const { decidePolicy } = await importTs("../src/policy/policy-decision.ts");
+  const rows = [["", "fixture", "expected", "decision", "rules", "reason"]];
+  let failed = 0;
+  for (const f of fixtures) {
+    const r = f.request;
+    const req = { action: r.action, node: r.node ?? "node", ...defined({ tool: r.tool, args: r.tool !== undefined ? (r.args ?? {}) : r.args, model: r.model, host: r.host, maxTokens: r.maxTokens }) };
+    const facts = {
+      tenant: f.facts?.tenant ?? "tenant",
+      workflow: f.facts?.workflow ?? "workflow",
+      input: f.facts?.input ?? {},
+      nodes: f.facts?.nodes ?? {},
+      counts: { steps: 0, toolCalls: 0, llmCalls: 0, iterations: 0, inputTokens: 0, outputTokens: 0, ...f.facts?.counts },
+      costUsd: f.facts?.costUsd ?? 0,
+      now: f.facts?.now !== undefined ? Date.parse(f.facts.now) : Date.now(),
+    };
+    const d = decideLikeTheGate(decidePolicy, entries, req, facts);
+    const problems = [];
+    if (d.effect !== f.expect) problems.push(`expected ${f.expect}`);
+    if (f.rules) {
+      const want = [...new Set(f.rules)].sort();
+      const got = [...d.rules].sort();
+      if (want.join("\n") !== got.join("\n")) problems.push(`expected rules [${want.join(", ")}]`);
+    }
+    if (problems.length) failed++;
+    const expected = f.rules ? `${f.expect} [${f.rules.join(", ")}]` : f.expect;
+    rows.push([problems.length ? "FAIL" : "pass", f.name, expected, d.effect, d.rules.join(", ") || "-", problems.length ? `${problems.join("; ")}, got ${d.effect}: ${d.reason}` : d.reason]);
+  }
+  process.stdout.write(`${table(rows)}\n\n${fixtures.length - failed} passed, ${failed} failed\n`);
+  if (failed) process.exitCode = 1;
+}
+
+async function cmdPolicySimulate(argv) {
+  const usage = "warden policy simulate --run run.jsonl --policy new.yaml [--level global|tenant|workflow|node]";
+  const { values } = args(argv, { run: { type: "string" }, policy: { type: "string" }, level: { type: "string" } }, { usage });
+  if (!values.run || !values.policy) throw new CliError(`--run and --policy are required\nusage: ${usage}`);
+  const { parsePolicy, POLICY_LEVELS } = await importTs("../src/policy/policy-schema.ts");
+  if (values.level !== undefined && !POLICY_LEVELS.includes(values.level)) throw new CliError(`--level must be one of ${POLICY_LEVELS.join(", ")}\nusage: ${usage}`);
+  const parsed = parsePolicy(await readYamlFile(values.policy));
+  if (!parsed.ok) throw new CliError(`${values.policy}: the policy has ${parsed.errors.length} error(s):\n${parsed.errors.map((e) => `  - ${e.path}: ${e.message}`).join("\n")}`);
+  if (values.level !== undefined && parsed.policy.level && parsed.policy.level !== values.level) {
+    throw new CliError(`${values.policy}: the document says level "${parsed.policy.level}" but --level is ${values.level}`);
+  }
+  const level = values.level ?? parsed.policy.level ?? "tenant";
+  const { events } = await readEventLog(values.run, "simulate");
+  const { simulate } = await importTs("../src/policy/simulate.ts");
+  let sim;
+  try {
+    sim = simulate(events, level, parsed.policy);
+  } catch (err) {
+    throw new CliError(`cannot simulate ${values.run}: ${err.message.split("\n")[0]}`);
+  }
+  const out = [`${sim.decisions} decision${sim.decisions === 1 ? "" : "s"}, ${sim.changed.length} would change (proposed ${level} policy ${values.policy})`];
+  if (!sim.decisions && !events.some((e) => e.type === "policy.loaded")) out.push("(the log records no policy set: the run was not governed by a policy)");
+  for (const c of sim.changed) {
+    const what = [c.request.tool && `tool ${c.request.tool}`, c.request.model && `model ${c.request.model}`, c.request.host && `host ${c.request.host}`].filter(Boolean).join(" ") || "-";
+    out.push(`  seq ${c.seq}  ${c.node}  ${what}: ${c.recorded.effect} -> ${c.proposed.effect}  rules [${c.proposed.rules.join(", ")}]  ${c.proposed.reason}`);
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+async function cmdPolicy([sub, ...rest]) {
+  switch (sub) {
+    case "get":
+    case "history": {
+      const usage = `warden policy ${sub} ${POLICY_SCOPE_USAGE}`;
+      const { positionals } = args(rest, {}, { min: 1, max: 2, usage });
+      const { path, rest: extra } = policyScope(positionals, usage);
+      if (extra.length) throw new CliError(`usage: ${usage}`);
+      return print(await apiJson("GET", sub === "history" ? `${path}/history` : path));
+    }
+    case "put": {
+      const usage = `warden policy put ${POLICY_SCOPE_USAGE} FILE --reason R`;
+      const { positionals, values } = args(rest, { reason: { type: "string" } }, { min: 2, max: 3, usage });
+      const { path, rest: extra } = policyScope(positionals, usage);
+      if (extra.length !== 1) throw new CliError(`usage: ${usage}`);
+      if (!values.reason?.trim()) throw new CliError(`a policy change needs a reason: --reason R\nusage: ${usage}`);
+      const policy = await readYamlFile(extra[0]);
+      return print(await apiJson("PUT", path, { body: JSON.stringify({ policy: policy ?? {}, reason: values.reason }) }));
+    }
+    case "test":
+      return cmdPolicyTest(rest);
+    case "simulate":
+      return cmdPolicySimulate(rest);
+    default:
+      throw new CliError(`unknown command "policy ${sub ?? ""}"; try \`warden help\``);
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(argv) {
@@ -446,6 +685,9 @@ async function main(argv) {
       return cmdApprovals(rest);
     case "directory":
       return cmdDirectory(rest);
+    case "policy":
+    case "policies":
+      return cmdPolicy(rest);
     case "replay":
       return cmdReplay(rest);
     default:

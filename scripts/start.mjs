@@ -6,8 +6,9 @@
  *   - MailDev (SMTP + web UI)                            ports $SMTP_PORT (1025), $MAILDEV_WEB_PORT (1080)
  *   - the example claims/fraud/payments services         port $EXAMPLE_SERVICES_PORT (8790)
  *   - the Worker under `wrangler dev` (workerd)          port $PORT (8787), state in .data/wrangler
- * then loads examples/directory.json as tenant demo's directory (who approves), publishes every
- * examples/*.yaml and prints how to use it. Ctrl-C stops everything.
+ * then loads examples/directory.json as tenant demo's directory (who approves), puts the global
+ * policy (as an admin of the platform tenant) and tenant demo's policy from examples/policies/,
+ * publishes every examples/*.yaml and prints how to use it. Ctrl-C stops everything.
  * Set WARDEN_VERBOSE=1 to also see sqld and MailDev output.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -31,6 +32,8 @@ if (!process.features?.typescript) {
 }
 
 const { mintToken } = await import("../src/auth/tokens.ts");
+const { parsePolicy } = await import("../src/policy/policy-schema.ts");
+const { canonicalJson } = await import("../src/engine/canonical-json.ts");
 
 const env = process.env;
 const port = (name, def) => {
@@ -50,6 +53,8 @@ const PORTS = {
 };
 const VERBOSE = env.WARDEN_VERBOSE === "1";
 const TENANT = "demo";
+// The tenant whose admins own the global policy (the Worker's PLATFORM_TENANT, unset here: its default).
+const PLATFORM_TENANT = "platform";
 
 const workerUrl = `http://127.0.0.1:${PORTS.worker}`;
 const sqldUrl = `http://127.0.0.1:${PORTS.sqld}`;
@@ -294,6 +299,38 @@ if (existsSync(directoryFile)) {
     problems.push(`examples/directory.json: ${err.message}`);
   }
 }
+
+// The example policies: global (only the platform tenant's admins may change it) and tenant demo's.
+// Put only when they differ from the version in force, so restarts do not pile up versions.
+const platformToken = await mintToken({ sub: `admin@${PLATFORM_TENANT}`, tenant: PLATFORM_TENANT, roles: ["admin"] }, vars.WARDEN_JWT_SECRET, "1h");
+const policies = [];
+for (const [file, path, level, token, reason] of [
+  ["examples/policies/global.yaml", "/v1/policies/global", "global", platformToken, "npm start: the example global policy (no fs/shell tools, known models, 7-year retention, weekend payouts)"],
+  ["examples/policies/tenant-demo.yaml", `/v1/policies/tenants/${TENANT}`, "tenant", adminToken, "npm start: the example policy of tenant demo (egress allowlist, big payouts need a supervisor)"],
+]) {
+  if (!existsSync(join(ROOT, file))) continue;
+  try {
+    const parsed = parsePolicy(readFileSync(join(ROOT, file), "utf8"));
+    if (!parsed.ok) {
+      problems.push(`${file}: ${parsed.errors.map((e) => `\n      - ${e.path}: ${e.message}`).join("")}`);
+      continue;
+    }
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const cur = await fetch(`${workerUrl}${path}`, { headers });
+    const current = cur.ok ? await cur.json() : null;
+    if (current && canonicalJson(current.policy) === canonicalJson({ ...parsed.policy, level })) {
+      policies.push(`${level}: ${file} (unchanged, version ${current.version})`);
+      continue;
+    }
+    const res = await fetch(`${workerUrl}${path}`, { method: "PUT", headers, body: JSON.stringify({ policy: parsed.policy, reason }) });
+    const body = await res.json().catch(() => null);
+    if (res.ok) policies.push(`${level}: ${file} (version ${body.version})`);
+    else problems.push(`${file}: ${res.status} ${body?.title ?? ""}: ${body?.detail ?? ""}${(body?.errors ?? []).map((e) => `\n      - ${e.path}: ${e.message}`).join("")}`);
+  } catch (err) {
+    problems.push(`${file}: ${err.message}`);
+  }
+}
+
 for (const f of readdirSync(join(ROOT, "examples")).filter((n) => n.endsWith(".yaml") || n.endsWith(".yml")).sort()) {
   const text = readFileSync(join(ROOT, "examples", f), "utf8");
   const res = await fetch(`${workerUrl}/v1/workflows`, { method: "POST", headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/yaml" }, body: text });
@@ -319,9 +356,26 @@ const approvalTour =
      export APPROVER_TOKEN=$(npx warden token --tenant ${TENANT} --role approver --sub ${secondSupervisor})
      WARDEN_TOKEN=$APPROVER_TOKEN npx warden approvals list --status pending
      WARDEN_TOKEN=$APPROVER_TOKEN npx warden approvals approve <approval id> --comment "agreed"
+   npx warden runs wait <run id>     # waits again: the payout itself needs a supervisor (policy rule
+                                     # big-payout-needs-human); a policy.decision event says so
+     WARDEN_TOKEN=$(npx warden token --tenant ${TENANT} --role approver --sub ${firstSupervisor}) npx warden approvals approve <new approval id>
    npx warden runs wait <run id>     # completed: output.status "paid"
    (no decision in 4h escalates to the claims manager; after 3 days the claim is rejected)`
     : "";
+const exfilInput = "examples/claims-exfil.input.json";
+const policyTour = policies.length
+  ? `
+
+ Policies (${policies.join("; ")}):
+   npx warden runs start claims-exfil --input ${exfilInput}
+   npx warden runs wait <run id>     # completed: the upload to exfil.example and the shell command were refused
+   npx warden runs events <run id> | grep policy.decision     # each decision: effect, rules, reason, policy hash
+   npx warden policy get global; npx warden policy history tenant ${TENANT}
+   npx warden policy test examples/policies/demo-set.yaml --fixtures examples/policies/demo.fixtures.yaml
+   npx warden runs events <run id> > run.jsonl     # then, offline: what would a proposed policy change?
+   npx warden policy simulate --run run.jsonl --policy examples/policies/tenant-demo.proposed.yaml
+   (changing the global policy needs an admin of tenant ${PLATFORM_TENANT}: WARDEN_TOKEN=$(npx warden token --tenant ${PLATFORM_TENANT}))`
+  : "";
 const line = "=".repeat(78);
 console.log(`
 ${line}
@@ -342,7 +396,7 @@ ${published.map((p) => `   - ${p}`).join("\n") || "   (none)"}
  Try:
    curl -s -H "Authorization: Bearer $WARDEN_TOKEN" ${workerUrl}/v1/workflows
    npx warden runs start claims-triage --input ${exampleInput}
-   npx warden runs wait <run id>    # then: npx warden runs events <run id> | npx warden replay -${approvalTour}
+   npx warden runs wait <run id>    # then: npx warden runs events <run id> | npx warden replay -${approvalTour}${policyTour}
 
  Ctrl-C stops everything.
 ${line}

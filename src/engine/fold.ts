@@ -261,15 +261,21 @@ export function apply(s: RunState, e: RunEvent): RunState {
   return out;
 }
 
-/** Parsed documents by content hash: a document with a given hash always parses to the same value. */
-const parsedDocs = new Map<string, WorkflowDocument>();
+/**
+ * Parsed documents by content hash. The recorded hash is not trusted on its own: a hit is used
+ * only if the document is byte-for-byte the one that was parsed (a log with a wrong hash still
+ * folds with its own document).
+ */
+const parsedDocs = new Map<string, { raw: string; doc: WorkflowDocument }>();
 
 export function parsedWorkflow(hash: string, document: unknown): WorkflowDocument {
-  let doc = parsedDocs.get(hash);
-  if (!doc) {
-    doc = workflowSchema.parse(document);
+  const raw = JSON.stringify(document);
+  const hit = parsedDocs.get(hash);
+  if (hit && hit.raw === raw) return hit.doc;
+  const doc = workflowSchema.parse(document);
+  if (!hit) {
     if (parsedDocs.size > 500) parsedDocs.clear();
-    parsedDocs.set(hash, doc);
+    parsedDocs.set(hash, { raw, doc });
   }
   return doc;
 }

@@ -138,9 +138,10 @@ export function celContext(req: PolicyRequest, facts: PolicyFacts): Record<strin
 function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx: () => Record<string, unknown>): LevelVerdict {
   const p = e.policy;
   const v: LevelVerdict = { level: e.level, mode: p.mode, effect: "allow", rules: [], reasons: [] };
+  const reasons: Record<Effect, string[]> = { allow: [], deny: [], require_approval: [] };
   const add = (effect: Effect, reason: string, rule?: string, approvers?: Approvers) => {
     if (RANK[effect] > RANK[v.effect]) v.effect = effect;
-    if (effect !== "allow") v.reasons.push(reason);
+    if (effect !== "allow") reasons[effect].push(reason);
     if (rule) v.rules.push(rule);
     if (approvers && (!v.approvers || approvers.quorum > v.approvers.quorum)) v.approvers = approvers;
   };
@@ -166,6 +167,8 @@ function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx:
     evaluateRules(c.unguarded, req, ctx, add);
     if (req.tool !== undefined) evaluateRules(c.byTool.get(req.tool) ?? NONE, req, ctx, add);
   }
+  // the level's reasons are those of its deciding effect (a deny does not cite approval rules)
+  v.reasons = reasons[v.effect];
   return v;
 }
 

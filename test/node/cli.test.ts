@@ -10,12 +10,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decide } from "../../src/engine/decide.ts";
+import { decide, runScope } from "../../src/engine/decide.ts";
 import type { NewEvent, RunEvent } from "../../src/engine/events.ts";
 import { apply, initialState } from "../../src/engine/fold.ts";
 import { validateInput } from "../../src/engine/input-schema.ts";
 import type { CallState, RunState } from "../../src/engine/run-state.ts";
-import { parseWorkflow, workflowSchema } from "../../src/engine/workflow-schema.ts";
+import { parseWorkflow, workflowSchema, type WorkflowDocument } from "../../src/engine/workflow-schema.ts";
+import { parsePolicy, type Policy } from "../../src/policy/policy-schema.ts";
+import { scriptedProvider } from "../../src/providers/scripted-provider.ts";
 // @ts-expect-error: plain ESM module without type declarations
 import { startExampleServices } from "../../scripts/example-services.mjs";
 
@@ -81,12 +83,21 @@ function observe(call: CallState, state: RunState): NewEvent {
   return { type: "tool.completed", data: { node: call.node, callId: call.callId, result: { status: 200, body: { ok: true, args: call.args } } } };
 }
 
-function buildLog(): RunEvent[] {
+type PolicyEntries = Array<{ level: "global" | "tenant" | "workflow" | "node"; version: number | null; policy: unknown }>;
+
+/**
+ * Drives the interpreter over `doc` with fabricated observations (the fold memoises parsed
+ * documents by the recorded hash, so each document gets its own). With `policies`, a
+ * `policy.loaded` event follows run.started (as the Durable Object records it), so every call is
+ * decided and recorded as `policy.decision` first.
+ */
+async function driveLog(doc: unknown, input: unknown, see: (call: CallState, state: RunState) => Promise<NewEvent> | NewEvent, policies?: PolicyEntries): Promise<{ events: RunEvent[]; state: RunState }> {
+  const document = workflowSchema.parse(doc);
   const first = {
     seq: 1,
     type: "run.started",
     at: 1_700_000_000_000,
-    data: { runId: "run_cli", tenant: "demo", workflow: { id: DOC.id, version: 1, hash: "sha256:test" }, document: workflowSchema.parse(DOC), input: { claimId: "C-1", amount: 120 }, actor: { sub: "t", roles: ["admin"] }, requestHash: "h" },
+    data: { runId: "run_cli", tenant: "demo", workflow: { id: document.id, version: document.version, hash: `sha256:test-${document.id}@${document.version}` }, document, input, actor: { sub: "t", roles: ["admin"] }, requestHash: "h" },
   } as RunEvent;
   const events: RunEvent[] = [first];
   let state = initialState(first);
@@ -95,21 +106,32 @@ function buildLog(): RunEvent[] {
     state = apply(state, e);
     events.push(e);
   };
+  if (policies) push({ type: "policy.loaded", data: { hash: "sha256:policy-set", nodeHashes: {}, entries: policies } } as NewEvent);
   for (let i = 0; i < 200; i++) {
     const d = decide(state);
     if (d.kind === "append") d.events.forEach(push);
-    else if (d.kind === "execute") push(observe(d.call, state));
+    else if (d.kind === "execute") push(await see(d.call, state));
     else break;
   }
-  expect(state.status).toBe("completed");
-  return events;
+  return { events, state };
+}
+
+function buildLog(policies?: PolicyEntries): Promise<RunEvent[]> {
+  return driveLog(DOC, { claimId: "C-1", amount: 120 }, observe, policies).then(({ events, state }) => {
+    expect(state.status).toBe("completed");
+    return events;
+  });
 }
 
 const jsonl = (events: unknown[]) => events.map((e) => JSON.stringify(e)).join("\n") + "\n";
 
 describe("warden replay", () => {
-  const events = buildLog();
-  const decisions = events.filter((e) => !["run.started", "llm.completed", "tool.completed"].includes(e.type)).length;
+  let events: RunEvent[];
+  let decisions: number;
+  beforeAll(async () => {
+    events = await buildLog();
+    decisions = events.filter((e) => !["run.started", "llm.completed", "tool.completed"].includes(e.type)).length;
+  });
 
   it("reproduces every decision of an untouched log (file and stdin)", async () => {
     const file = join(tmp, "ok.jsonl");
@@ -181,6 +203,200 @@ describe("warden replay", () => {
   });
 });
 
+describe("warden replay of a governed run", () => {
+  it("reproduces the policy decisions too", async () => {
+    const events = await buildLog([{ level: "tenant", version: 1, policy: { tools: { deny: ["shell.*"] } } }]);
+    expect(events.filter((e) => e.type === "policy.decision").length).toBe(4);
+    const r = await warden(["replay", "-"], { input: jsonl(events) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------- policies, offline
+
+const POLICY_SET = `
+levels:
+  global:
+    tools: { deny: ["shell.*"] }
+    models: { allow: ["gpt-4.1*", "scripted"] }
+  tenant:
+    egress: { allow: [claims.example, "*.payments.example"] }
+    rules:
+      - id: big-payout
+        when: "call.tool == 'payments.create' && double(call.args.amount) > 10000.0"
+        effect: require_approval
+        approvers: { roles: [supervisor] }
+        reason: Payouts above 10,000 need a supervisor.
+      - id: night
+        when: "call.tool == 'payments.create' && now.getHours() < 6"
+        effect: deny
+        reason: No payouts at night.
+      - id: too-many
+        when: "counts.toolCalls >= 3 && input.vip != true"
+        effect: deny
+        on: [tool]
+        reason: Three tool calls are enough.
+`;
+
+const FIXTURES = `
+- name: lookup
+  request: { action: tool, tool: claims.lookup, args: { id: C-1 }, host: claims.example }
+  facts: { now: "2025-06-04T10:00:00Z" }
+  expect: allow
+  rules: []
+- name: shell
+  request: { action: tool, tool: shell.exec }
+  expect: deny
+- name: exfil
+  request: { action: tool, tool: claims.upload, host: exfil.example }
+  expect: deny
+- name: subdomain egress
+  request: { action: egress, host: eu.payments.example }
+  expect: allow
+- name: big payout by day
+  request: { action: tool, tool: payments.create, args: { amount: 25000 } }
+  facts: { now: "2025-06-04T10:00:00Z" }
+  expect: require_approval
+  rules: [big-payout]
+- name: big payout at night
+  request: { action: tool, tool: payments.create, args: { amount: 25000 } }
+  facts: { now: "2025-06-04T02:00:00Z" }
+  expect: deny
+  rules: [big-payout, night]
+- name: counts and input
+  request: { action: tool, tool: claims.lookup }
+  facts: { counts: { toolCalls: 3 }, input: { vip: true } }
+  expect: allow
+- name: model
+  request: { action: llm, model: gpt-4.1-mini }
+  expect: allow
+`;
+
+describe("warden policy test", () => {
+  it("decides every fixture, prints a pass table with reasons, exit 0", async () => {
+    writeFileSync(join(tmp, "set.yaml"), POLICY_SET);
+    writeFileSync(join(tmp, "fixtures.yaml"), FIXTURES);
+    const r = await warden(["policy", "test", join(tmp, "set.yaml"), "--fixtures", join(tmp, "fixtures.yaml")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^ +fixture +expected +decision +rules +reason$/);
+    expect(lines.filter((l) => l.startsWith("pass "))).toHaveLength(8);
+    expect(r.stdout).toMatch(/pass +exfil +deny +deny +- +egress to exfil\.example is not in the egress allowlist of the tenant policy/);
+    expect(r.stdout).toMatch(/pass +shell .*tool "shell\.exec" is denied by the global policy \(pattern shell\.\*\)/);
+    expect(r.stdout).toMatch(/pass +big payout at night +deny \[big-payout, night\] +deny +big-payout, night +.*No payouts at night\./);
+    expect(r.stdout).toContain("8 passed, 0 failed");
+  });
+
+  it("marks a wrong effect or wrong rules FAIL and exits 1; a single policy is the tenant level", async () => {
+    writeFileSync(join(tmp, "one.json"), JSON.stringify({ tools: { deny: ["payments.*"] }, rules: [{ id: "r1", when: "call.tool == 'claims.lookup'", effect: "allow", reason: "fine" }] }));
+    writeFileSync(
+      join(tmp, "one.fixtures.json"),
+      JSON.stringify([
+        { name: "ok", request: { action: "tool", tool: "claims.lookup" }, expect: "allow", rules: ["r1"] },
+        { name: "wrong effect", request: { action: "tool", tool: "payments.create" }, expect: "allow" },
+        { name: "wrong rules", request: { action: "tool", tool: "claims.lookup" }, expect: "allow", rules: ["r2"] },
+      ]),
+    );
+    const r = await warden(["policy", "test", join(tmp, "one.json"), "--fixtures", join(tmp, "one.fixtures.json")]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^pass +ok /m);
+    expect(r.stdout).toMatch(/^FAIL +wrong effect +allow +deny +- +expected allow, got deny: tool "payments\.create" is denied by the tenant policy/m);
+    expect(r.stdout).toMatch(/^FAIL +wrong rules +allow \[r2\] +allow +r1 +expected rules \[r2\]/m);
+    expect(r.stdout).toContain("1 passed, 2 failed");
+  });
+
+  it("exits 1 with every path and message for a bad policy or bad fixtures", async () => {
+    writeFileSync(join(tmp, "bad.yaml"), "levels:\n  tenant:\n    rules:\n      - { id: ok, when: 'true', effect: allow, reason: r }\n      - { id: broken, when: 'call.tool ==', effect: deny, reason: r }\n  global: { tools: { deny: 3 } }\n  galaxy: {}\n");
+    writeFileSync(join(tmp, "fixtures.yaml"), FIXTURES);
+    const r = await warden(["policy", "test", join(tmp, "bad.yaml"), "--fixtures", join(tmp, "fixtures.yaml")]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("levels.galaxy: not a policy level");
+    expect(r.stderr).toMatch(/- levels\.tenant\.rules\[1\]\.when: rule "broken": /);
+    expect(r.stderr).toMatch(/- levels\.global\.tools\.deny: /);
+
+    writeFileSync(join(tmp, "set.yaml"), POLICY_SET);
+    writeFileSync(join(tmp, "bad.fixtures.yaml"), "- name: x\n  request: { action: frob }\n  expect: maybe\n- name: y\n  request: { action: tool }\n  facts: { now: yesterday }\n  expect: allow\n");
+    const f = await warden(["policy", "test", join(tmp, "set.yaml"), "--fixtures", join(tmp, "bad.fixtures.yaml")]);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain("[0].request.action:");
+    expect(f.stderr).toContain("[0].expect:");
+    expect(f.stderr).toContain("[1].facts.now: must be an ISO 8601 date-time");
+
+    writeFileSync(join(tmp, "broken.yaml"), "rules: [\n");
+    const y = await warden(["policy", "test", join(tmp, "broken.yaml"), "--fixtures", join(tmp, "fixtures.yaml")]);
+    expect(y.code).toBe(1);
+    expect(y.stderr).toContain("broken.yaml is not valid YAML or JSON");
+    const usage = await warden(["policy", "test", join(tmp, "set.yaml")]);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toContain("--fixtures is required");
+  });
+});
+
+describe("warden policy simulate", () => {
+  const governed: PolicyEntries = [{ level: "tenant", version: 1, policy: { tools: { deny: ["shell.*"] } } }];
+
+  it("lists the decisions a proposed policy would change, exit 0", async () => {
+    const events = await buildLog(governed);
+    const decisions = events.filter((e) => e.type === "policy.decision");
+    expect(decisions.map((e) => e.type === "policy.decision" && e.data.effect)).toEqual(["allow", "allow", "allow", "allow"]);
+    writeFileSync(join(tmp, "governed.jsonl"), jsonl(events));
+    writeFileSync(join(tmp, "proposed.yaml"), "tools: { deny: [pay] }\nrules:\n  - { id: no-model-m, when: \"call.model == 'm'\", effect: require_approval, approvers: { roles: [sup] }, reason: Model m needs a person., on: [llm] }\n");
+    const r = await warden(["policy", "simulate", "--run", join(tmp, "governed.jsonl"), "--policy", join(tmp, "proposed.yaml")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe(`4 decisions, 3 would change (proposed tenant policy ${join(tmp, "proposed.yaml")})`);
+    const pay = decisions.find((e) => e.type === "policy.decision" && e.data.request.tool === "pay")!;
+    expect(lines).toContain(`  seq ${pay.seq}  pay  tool pay: allow -> deny  rules []  tool "pay" is denied by the tenant policy (pattern pay)`);
+    expect(lines.filter((l) => /^ {2}seq \d+ {2}assess {2}model m: allow -> require_approval {2}rules \[no-model-m\] {2}Model m needs a person\.$/.test(l))).toHaveLength(2);
+    expect(r.stdout).not.toContain("lookup:");
+
+    // the same policy as recorded changes nothing
+    writeFileSync(join(tmp, "same.json"), JSON.stringify({ tools: { deny: ["shell.*"] } }));
+    const same = await warden(["policy", "simulate", "--run", join(tmp, "governed.jsonl"), "--policy", join(tmp, "same.json"), "--level", "tenant"]);
+    expect(same.code).toBe(0);
+    expect(same.stdout.trim()).toBe(`4 decisions, 0 would change (proposed tenant policy ${join(tmp, "same.json")})`);
+  });
+
+  it("says so when the run was not governed", async () => {
+    writeFileSync(join(tmp, "ungoverned.jsonl"), jsonl(await buildLog()));
+    writeFileSync(join(tmp, "same.json"), JSON.stringify({ tools: { deny: ["shell.*"] } }));
+    const r = await warden(["policy", "simulate", "--run", join(tmp, "ungoverned.jsonl"), "--policy", join(tmp, "same.json")]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("0 decisions, 0 would change");
+    expect(r.stdout).toContain("the log records no policy set");
+  });
+
+  it("exits 1 on a bad policy, a bad log, a bad level or missing options", async () => {
+    writeFileSync(join(tmp, "governed.jsonl"), jsonl(await buildLog(governed)));
+    writeFileSync(join(tmp, "same.json"), JSON.stringify({ tools: { deny: ["shell.*"] } }));
+    writeFileSync(join(tmp, "badpol.yaml"), "rules:\n  - { id: x, when: 'call.tool ==', effect: deny, reason: r }\nretention: { days: 30 }\n");
+    const bad = await warden(["policy", "simulate", "--run", join(tmp, "governed.jsonl"), "--policy", join(tmp, "badpol.yaml")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("- retention.days: retention may not be below the 183-day floor");
+    const lines = jsonl(await buildLog(governed)).split("\n");
+    const log = await warden(["policy", "simulate", "--run", "-", "--policy", join(tmp, "same.json")], { input: [lines[0], "{nope", ...lines.slice(1)].join("\n") });
+    expect(log.code).toBe(1);
+    expect(log.stderr).toMatch(/^line 2: not valid JSON/);
+    const level = await warden(["policy", "simulate", "--run", join(tmp, "governed.jsonl"), "--policy", join(tmp, "same.json"), "--level", "planet"]);
+    expect(level.code).toBe(1);
+    expect(level.stderr).toContain("--level must be one of global, tenant, workflow, node");
+    writeFileSync(join(tmp, "global-doc.yaml"), "level: global\n");
+    const mismatch = await warden(["policy", "simulate", "--run", join(tmp, "governed.jsonl"), "--policy", join(tmp, "global-doc.yaml"), "--level", "tenant"]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toContain('says level "global" but --level is tenant');
+    const missing = await warden(["policy", "simulate", "--run", join(tmp, "governed.jsonl")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("--run and --policy are required");
+    const empty = await warden(["policy", "simulate", "--run", "-", "--policy", join(tmp, "same.json")], { input: "" });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain("no events to simulate");
+  });
+});
+
 describe("warden token", () => {
   it("mints a token that verifies against the .dev.vars secret", async () => {
     const r = await warden(["token", "--tenant", "acme", "--role", "operator", "--role", "auditor", "--sub", "alice"]);
@@ -224,6 +440,20 @@ describe("warden API commands", () => {
         if (req.url === "/v1/workflows" && req.method === "POST") {
           res.writeHead(422, { "content-type": "application/problem+json" });
           return res.end(JSON.stringify({ type: "urn:warden:problem:invalid", title: "Invalid workflow", status: 422, detail: "the workflow document has 1 error(s)", errors: [{ path: "nodes.a.next", message: 'names node "b", which does not exist' }] }));
+        }
+        if (req.url!.startsWith("/v1/policies/")) {
+          if (req.method === "PUT") {
+            const { policy, reason } = JSON.parse(body) as { policy: { rules?: Array<{ id: string; when: string }> }; reason: string };
+            const broken = (policy.rules ?? []).findIndex((r) => r.when === "call.tool ==");
+            if (broken >= 0) {
+              res.writeHead(422, { "content-type": "application/problem+json" });
+              return res.end(JSON.stringify({ type: "urn:warden:problem:invalid", title: "Invalid policy", status: 422, detail: "the policy has 1 error(s); the policy in force is unchanged", errors: [{ path: `rules[${broken}].when`, message: `rule "${policy.rules![broken].id}": Unexpected end of input (at column 13)` }] }));
+            }
+            res.writeHead(201, { "content-type": "application/json" });
+            return res.end(JSON.stringify({ scope: "tenant", version: 2, policy, author: "ada", at: "2025-01-01T00:00:00.000Z", reason, diff: [] }));
+          }
+          res.writeHead(200, { "content-type": "application/json" });
+          return res.end(JSON.stringify(req.url!.endsWith("/history") ? { items: [{ version: 1, reason: "first" }], next: null } : { scope: "tenant", version: 1, policy: { tools: { deny: ["shell.*"] } } }));
         }
         if (req.url === `/v1/approvals/${TWICE}/decision`) {
           res.writeHead(409, { "content-type": "application/problem+json" });
@@ -377,6 +607,65 @@ describe("warden API commands", () => {
     expect(broken.stderr).toContain("dir-broken.json is not valid JSON");
   });
 
+  it("puts a policy file (YAML or JSON) with its reason, and gets a policy and its history at each level", async () => {
+    const env = { WARDEN_URL: url, WARDEN_TOKEN: "platform-admin" };
+    const global = join(ROOT, "examples/policies/global.yaml");
+    const put = await warden(["policy", "put", "global", global, "--reason", "SPEC Appendix A — 7 years"], { env });
+    expect(put.stderr).toBe("");
+    expect(put.code).toBe(0);
+    expect(JSON.parse(put.stdout)).toMatchObject({ version: 2, reason: "SPEC Appendix A — 7 years" });
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ method: "PUT", path: "/v1/policies/global", type: "application/json", auth: "Bearer platform-admin" });
+    const sent = JSON.parse(last.body);
+    expect(sent.reason).toBe("SPEC Appendix A — 7 years");
+    expect(sent.policy).toMatchObject({ level: "global", tools: { deny: ["fs.*", "shell.*"] }, retention: { days: 2555 } });
+
+    writeFileSync(join(tmp, "tenant.json"), JSON.stringify({ egress: { allow: ["claims.example"] } }));
+    expect((await warden(["policy", "put", "tenant", "demo corp", join(tmp, "tenant.json"), "--reason", "egress"], { env })).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "PUT", path: "/v1/policies/tenants/demo%20corp" });
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({ policy: { egress: { allow: ["claims.example"] } }, reason: "egress" });
+    expect((await warden(["policy", "put", "workflow", "claims-triage", join(tmp, "tenant.json"), "--reason", "wf"], { env })).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "PUT", path: "/v1/policies/workflows/claims-triage" });
+
+    const got = await warden(["policy", "get", "tenant", "demo"], { env });
+    expect(got.code).toBe(0);
+    expect(JSON.parse(got.stdout)).toMatchObject({ version: 1 });
+    expect(seen.at(-1)).toMatchObject({ method: "GET", path: "/v1/policies/tenants/demo" });
+    expect((await warden(["policy", "get", "global"], { env })).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "GET", path: "/v1/policies/global" });
+    const history = await warden(["policy", "history", "workflow", "claims-triage"], { env });
+    expect(JSON.parse(history.stdout)).toEqual({ items: [{ version: 1, reason: "first" }], next: null });
+    expect(seen.at(-1)).toMatchObject({ method: "GET", path: "/v1/policies/workflows/claims-triage/history" });
+    expect((await warden(["policy", "history", "global"], { env })).code).toBe(0);
+    expect(seen.at(-1)!.path).toBe("/v1/policies/global/history");
+  });
+
+  it("prints a rejected policy's errors with their paths, and checks usage before calling the API", async () => {
+    const env = { WARDEN_URL: url, WARDEN_TOKEN: "t" };
+    writeFileSync(join(tmp, "broken-rule.yaml"), "rules:\n  - { id: ok, when: 'true', effect: allow, reason: r }\n  - { id: broken, when: 'call.tool ==', effect: deny, reason: r }\n");
+    const bad = await warden(["policy", "put", "tenant", "demo", join(tmp, "broken-rule.yaml"), "--reason", "try"], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toContain("error: 422 Invalid policy: the policy has 1 error(s); the policy in force is unchanged");
+    expect(bad.stderr).toContain('  - rules[1].when: rule "broken": Unexpected end of input (at column 13)');
+
+    const count = seen.length;
+    const noReason = await warden(["policy", "put", "tenant", "demo", join(tmp, "broken-rule.yaml")], { env });
+    expect(noReason.code).toBe(1);
+    expect(noReason.stderr).toContain("a policy change needs a reason: --reason R");
+    expect((await warden(["policy", "put", "tenant", join(tmp, "broken-rule.yaml"), "--reason", "x"], { env })).stderr).toContain("usage: warden policy put global|tenant T|workflow W FILE --reason R");
+    expect((await warden(["policy", "get", "planet"], { env })).stderr).toContain("usage: warden policy get global|tenant T|workflow W");
+    expect((await warden(["policy", "get", "tenant"], { env })).code).toBe(1);
+    expect((await warden(["policy", "history", "global", "extra"], { env })).code).toBe(1);
+    writeFileSync(join(tmp, "not-yaml.yaml"), "tools: [\n");
+    const syntax = await warden(["policy", "put", "global", join(tmp, "not-yaml.yaml"), "--reason", "x"], { env });
+    expect(syntax.code).toBe(1);
+    expect(syntax.stderr).toContain("not-yaml.yaml is not valid YAML or JSON");
+    const unknown = await warden(["policy", "frob"], { env });
+    expect(unknown.stderr).toContain('unknown command "policy frob"');
+    expect(seen.length).toBe(count);
+  });
+
   it("prints usage for help and no arguments, and fails on unknown commands", async () => {
     for (const args of [[], ["help"]]) {
       const r = await warden(args);
@@ -385,6 +674,9 @@ describe("warden API commands", () => {
       expect(r.stdout).toContain("WARDEN_DEV_VARS");
       expect(r.stdout).toContain("warden approvals approve|reject ID [--comment C]");
       expect(r.stdout).toContain("warden directory put FILE");
+      expect(r.stdout).toContain("warden policy put global|tenant T|workflow W FILE --reason R");
+      expect(r.stdout).toContain("warden policy test FILE --fixtures FIXTURES");
+      expect(r.stdout).toContain("warden policy simulate --run FILE --policy FILE [--level L]");
     }
     const bad = await warden(["frobnicate"]);
     expect(bad.code).toBe(1);
@@ -469,6 +761,86 @@ describe("examples", () => {
     expect(approvals).toBeGreaterThan(0);
     expect(holders("claims-supervisor").length).toBeGreaterThanOrEqual(2);
     expect(dir.users.some((u) => u.roles.length > 0 && !u.roles.includes("claims-supervisor") && !u.roles.includes("claims-manager"))).toBe(true); // a clerk, who may not approve
+  });
+});
+
+describe("example policies", () => {
+  const dir = join(ROOT, "examples/policies");
+  const policyFiles = readdirSync(dir).filter((f) => f.endsWith(".yaml") && !f.includes("fixtures") && f !== "demo-set.yaml");
+  const load = (f: string): Policy => {
+    const parsed = parsePolicy(readFileSync(join(dir, f), "utf8"));
+    if (!parsed.ok) throw new Error(`${f}: ${JSON.stringify(parsed.errors)}`);
+    return parsed.policy;
+  };
+
+  it.each(policyFiles)("%s parses (zod and every rule's CEL)", (f) => {
+    const parsed = parsePolicy(readFileSync(join(dir, f), "utf8"));
+    expect(parsed.ok ? [] : parsed.errors).toEqual([]);
+  });
+
+  it("global and tenant demo say what the tour promises", () => {
+    expect(policyFiles).toEqual(expect.arrayContaining(["global.yaml", "tenant-demo.yaml"]));
+    const global = load("global.yaml");
+    expect(global.level).toBe("global");
+    expect(global.tools?.deny).toEqual(expect.arrayContaining(["fs.*", "shell.*"]));
+    expect(global.models?.allow).toContain("scripted");
+    expect(global.retention?.days).toBe(2555);
+    expect(global.rules.find((r) => r.id === "no-wire-transfers-on-weekends")).toMatchObject({ effect: "deny", when: expect.stringContaining("now.getDayOfWeek() in [0, 6]") });
+    const tenant = load("tenant-demo.yaml");
+    expect(tenant.egress?.allow).toEqual(["claims.example", "fraud.example", "payments.example"]);
+    expect(tenant.rules).toContainEqual(expect.objectContaining({ id: "big-payout-needs-human", when: "call.tool == 'payments.create' && double(call.args.amount) > 10000.0", effect: "require_approval", approvers: { roles: ["claims-supervisor"], users: [], quorum: 1 } }));
+    // every model the example workflows use is allowed
+    for (const f of readdirSync(join(ROOT, "examples")).filter((n) => n.endsWith(".yaml"))) {
+      const parsed = parseWorkflow(readFileSync(join(ROOT, "examples", f), "utf8"));
+      if (!parsed.ok) continue;
+      for (const node of Object.values(parsed.document.nodes)) if ("model" in node && typeof node.model === "string") expect([f, node.model, global.models!.allow!.some((p) => new RegExp(`^${p.replace(/[.]/g, "\\.").replace(/\*/g, ".*")}$`).test(node.model as string))]).toEqual([f, node.model, true]);
+    }
+  });
+
+  it("the demo fixtures pass under the demo policy set (`warden policy test`)", async () => {
+    const r = await warden(["policy", "test", join(dir, "demo-set.yaml"), "--fixtures", join(dir, "demo.fixtures.yaml")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\d+ passed, 0 failed/);
+  });
+
+  it("claims-exfil under the example policies: the upload and the shell are denied, the model is told, the run completes", async () => {
+    const parsed = parseWorkflow(readFileSync(join(ROOT, "examples/claims-exfil.yaml"), "utf8"));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const doc: WorkflowDocument = parsed.document;
+    const input = JSON.parse(readFileSync(join(ROOT, "examples/claims-exfil.input.json"), "utf8"));
+    const entries: PolicyEntries = [
+      { level: "global", version: 1, policy: load("global.yaml") },
+      { level: "tenant", version: 1, policy: load("tenant-demo.yaml") },
+    ];
+    const see = async (call: CallState, state: RunState): Promise<NewEvent> => {
+      if (call.kind === "llm") {
+        const response = await scriptedProvider.complete(call.request!, { doc, scope: runScope(state), idempotencyKey: call.idempotencyKey, callId: call.callId, env: {}, hosts: {} });
+        return { type: "llm.completed", data: { node: call.node, callId: call.callId, response } };
+      }
+      return { type: "tool.completed", data: { node: call.node, callId: call.callId, result: { status: 200, body: { claimId: "CLM-1001", covered: true } } } };
+    };
+    const { events, state } = await driveLog(doc, input, see, entries);
+    expect(state.status).toBe("completed");
+    const decisions = events.flatMap((e) => (e.type === "policy.decision" ? [e.data] : []));
+    expect(decisions.filter((d) => d.action === "tool").map((d) => [d.request.tool, d.effect])).toEqual([
+      ["claims.upload", "deny"],
+      ["shell.exec", "deny"],
+      ["claims.lookup", "allow"],
+    ]);
+    expect(decisions[1].reason).toContain("egress to exfil.example is not in the egress allowlist of the tenant policy");
+    expect(decisions.find((d) => d.request.tool === "shell.exec")!.reason).toContain('tool "shell.exec" is denied by the global policy');
+    expect(events.filter((e) => e.type === "tool.denied")).toHaveLength(2);
+    expect(events.filter((e) => e.type === "tool.started").map((e) => e.type === "tool.started" && e.data.tool)).toEqual(["claims.lookup"]);
+
+    // and the proposed tenant policy would deny every model call of this run
+    writeFileSync(join(tmp, "exfil.jsonl"), jsonl(events));
+    const sim = await warden(["policy", "simulate", "--run", join(tmp, "exfil.jsonl"), "--policy", join(dir, "tenant-demo.proposed.yaml")]);
+    expect(sim.stderr).toBe("");
+    expect(sim.code).toBe(0);
+    const llmCalls = decisions.filter((d) => d.action === "llm").length;
+    expect(sim.stdout).toContain(`${decisions.length} decisions, ${llmCalls} would change`);
+    expect(sim.stdout).toContain('model scripted: allow -> deny  rules []  model "scripted" is not in the model allowlist of the tenant policy');
   });
 });
 
