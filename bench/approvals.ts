@@ -46,12 +46,13 @@ const PROFILE = argv.has("--profile");
 const WRITE = !argv.has("--no-write") && !QUICK;
 
 const PENDING = QUICK ? 100 : 1000; // runs parked on an approval at once, decided CONCURRENCY in flight
-const BASELINE = QUICK ? 100 : 1000; // paused runs resumed CONCURRENCY in flight
-const SEQUENTIAL = QUICK ? 10 : 100; // extra runs of each kind decided / resumed one at a time
-const TRIVIAL = QUICK ? 50 : 200; // completed start → end runs: the storage floor of a run object
+const BASELINE = QUICK ? 100 : 300; // paused runs resumed CONCURRENCY in flight
+const SEQUENTIAL = QUICK ? 10 : 50; // extra runs of each kind decided / resumed one at a time
+const TRIVIAL = QUICK ? 50 : 100; // completed start → end runs: the storage floor of a run object
 const CONCURRENCY = 50;
-const WAIT_FOR = "3s"; // the baseline's wait node; the timer fires while the run is paused
+const WAIT_FOR = "20s"; // the baseline's wait node; the timer fires while the run is paused (a pause under load can take seconds)
 const EVICT_WAIT_MS = 45_000; // at most this long for workerd to evict the idle pending objects, after the baseline's setup
+const EVENT_SAMPLE = QUICK ? 50 : 300; // logs exported (per kind, at 50 in flight) for the event-clock view
 const SAMPLE_FILES = QUICK ? 20 : 100; // objects copied and broken down with dbstat
 const STEP_DEADLINE_MS = 30_000; // one decision → ping, one start, one resume
 const PHASE_DEADLINE_MS = 90_000; // all runs reaching a state
@@ -443,12 +444,27 @@ async function main() {
   const trivial = await startRuns("bench-trivial", TRIVIAL, "trivial");
   await awaitAll(trivial, "completed", (s) => s.status === "completed");
   await settleFiles();
+  const objsT = objectsOf("AgentRun");
+  const trivialObjs = [...objsT.values()].filter((o) => !objs0.has(o.key));
+
+  // 2. the baseline's runs, started now so that their timers fire (while paused) during the next phase
+  log(`baseline: starting ${BASELINE} + ${SEQUENTIAL} runs, pausing each on its ${WAIT_FOR} wait node (its timer fires during the next phase) …`);
+  const baseIds: string[] = [];
+  await pool(
+    Array.from({ length: BASELINE + SEQUENTIAL }, (_, i) => i),
+    CONCURRENCY,
+    async (i) => {
+      const { id } = await api<{ id: string }>("POST", "/v1/runs", adminH, { workflow: "bench-resume", input: { n: `base-${i}` } }, [201]);
+      await api("POST", `/v1/runs/${id}/pause`, adminH, {});
+      baseIds[i] = id;
+    },
+  );
+  await settleFiles();
   const objs1 = objectsOf("AgentRun");
-  const trivialObjs = [...objs1.values()].filter((o) => !objs0.has(o.key));
   const registry1 = groupBytes([...objectsOf("TenantRegistry").values()]);
   const registryBreak1 = await breakdown([...objectsOf("TenantRegistry").values()]);
 
-  // 2. PENDING runs parked on an approval at once (plus SEQUENTIAL more for the one-at-a-time view)
+  // 3. PENDING runs parked on an approval at once (plus SEQUENTIAL more for the one-at-a-time view)
   log(`approvals: starting ${PENDING} + ${SEQUENTIAL} runs (${CONCURRENCY} concurrent) and waiting until every one is waiting on its approval …`);
   const mails0 = mails.length;
   let t = performance.now();
@@ -458,9 +474,10 @@ async function main() {
   await waitForMails(mails0 + PENDING + SEQUENTIAL, PHASE_DEADLINE_MS);
   const waitingSummaries = await awaitAll([...pending, ...seqApprovals], "waiting on an approval", (s) => s.status === "waiting" && s.waiting?.reason === "approval" && !!s.waiting.approvalId);
   const approvalOf = (id: string) => waitingSummaries.get(id)!.waiting!.approvalId!;
-  await settleFiles();
+  // at once, while the objects are open (waiting for the files to settle would wait through their evictions)
   const objs2 = objectsOf("AgentRun");
   const pendingObjs = [...objs2.values()].filter((o) => !objs1.has(o.key));
+  await settleFiles();
   const registry2 = groupBytes([...objectsOf("TenantRegistry").values()]);
   const registryBreak2 = await breakdown([...objectsOf("TenantRegistry").values()]);
   const pendingMails = mails.slice(mails0);
@@ -490,23 +507,12 @@ async function main() {
   };
   sampleEviction();
   const sampler = setInterval(sampleEviction, 1000);
+  sampler.unref();
 
-  // 3. the baseline's runs: paused on a wait node, the timer fired while paused
-  log(`baseline: starting ${BASELINE} + ${SEQUENTIAL} runs, pausing each on its ${WAIT_FOR} wait node, waiting until every timer fired …`);
-  const baseIds: string[] = [];
-  await pool(
-    Array.from({ length: BASELINE + SEQUENTIAL }, (_, i) => i),
-    CONCURRENCY,
-    async (i) => {
-      const { id } = await api<{ id: string }>("POST", "/v1/runs", adminH, { workflow: "bench-resume", input: { n: `base-${i}` } }, [201]);
-      await api("POST", `/v1/runs/${id}/pause`, adminH, {});
-      baseIds[i] = id;
-    },
-  );
-  // run.started, node.started, timer.scheduled, run.paused, timer.fired: seq 5 once the timer fired while paused
-  await awaitAll(baseIds, "paused with its timer fired", (s) => s.status === "paused" && s.seq >= 5);
   const baseLoad = baseIds.slice(0, BASELINE);
   const baseSeq = baseIds.slice(BASELINE);
+  // run.started, node.started, timer.scheduled, run.paused, timer.fired: seq 5 once the timer fired while paused
+  await awaitAll(baseIds, "paused with its timer fired", (s) => s.status === "paused" && s.seq >= 5);
   const early = baseIds.filter((id) => pingAt.has(id));
   if (early.length) throw new Error(`${early.length} paused baseline runs pinged before being resumed`);
 
@@ -548,13 +554,16 @@ async function main() {
   const pingsOk = measuredRuns.every((id) => pingCount.get(id) === 1);
   const expectedPings = 10 + PENDING + SEQUENTIAL + BASELINE + SEQUENTIAL; // warm-up included
   t = performance.now();
-  const logsA = await exportAll([...pending, ...seqApprovals]);
-  const logsB = await exportAll(baseIds);
+  // the event-clock view from a sample of the logs (exporting all of them takes longer than the rest)
+  const clockSampleA = pending.slice(0, EVENT_SAMPLE);
+  const clockSampleB = baseLoad.slice(0, EVENT_SAMPLE);
+  const logsA = await exportAll([...clockSampleA, ...seqApprovals]);
+  const logsB = await exportAll([...clockSampleB, ...baseSeq]);
   const exportMs = performance.now() - t;
-  const clockA = [...pending, ...seqApprovals].map((id) => eventClock(logsA.get(id)!, "approval.decided"));
-  const clockB = baseIds.map((id) => eventClock(logsB.get(id)!, "run.resumed"));
-  const clockALoad = clockA.slice(0, PENDING).map((c) => c.gapMs);
-  const clockBLoad = clockB.slice(0, BASELINE).map((c) => c.gapMs);
+  const clockA = [...clockSampleA, ...seqApprovals].map((id) => eventClock(logsA.get(id)!, "approval.decided"));
+  const clockB = [...clockSampleB, ...baseSeq].map((id) => eventClock(logsB.get(id)!, "run.resumed"));
+  const clockALoad = clockA.slice(0, clockSampleA.length).map((c) => c.gapMs);
+  const clockBLoad = clockB.slice(0, clockSampleB.length).map((c) => c.gapMs);
   const approvalEventBytes: Record<string, number[]> = {};
   for (const c of clockA) for (const [k, v] of Object.entries(c.bytes)) (approvalEventBytes[k] ??= []).push(v);
   const reloads = dev.reloads();
@@ -593,8 +602,8 @@ async function main() {
     "baseline_resume.resume_sequential.p99_ms": r3(pct(tot(seqB.results), 99)),
     "approvals.decision_answer_sequential.p50_ms": r3(pct(ans(seqA.results), 50)),
     "baseline_resume.answer_sequential.p50_ms": r3(pct(ans(seqB.results), 50)),
-    "approvals.resume_event_clock_sequential.p50_ms": pct(clockA.slice(PENDING).map((c) => c.gapMs), 50),
-    "baseline_resume.resume_event_clock_sequential.p50_ms": pct(clockB.slice(BASELINE).map((c) => c.gapMs), 50),
+    "approvals.resume_event_clock_sequential.p50_ms": pct(clockA.slice(clockSampleA.length).map((c) => c.gapMs), 50),
+    "baseline_resume.resume_event_clock_sequential.p50_ms": pct(clockB.slice(clockSampleB.length).map((c) => c.gapMs), 50),
     "baseline_resume.answer.p50_ms": r3(pct(ans(loadB.results), 50)),
     "baseline_resume.answer.p99_ms": r3(pct(ans(loadB.results), 99)),
     "baseline_resume.resumes_per_s": r2(BASELINE / (loadB.elapsedMs / 1000)),
@@ -626,9 +635,9 @@ async function main() {
     "trivial_completed.row_payload_bytes_each": Math.round(sum(Object.values(trivialBreak.payload)) / trivialBreak.n),
     "approvals.pending.bytes_each_over_trivial": Math.round(idle.bytes / idle.objects - trivIdle.bytes / trivIdle.objects),
     "trivial_completed.bytes_each_idle": Math.round(trivIdle.bytes / trivIdle.objects),
-    "approvals.pending.registry_bytes_each": Math.round((registry2.bytes - registry1.bytes) / nPending),
+    "approvals.pending.registry_bytes_each": Math.round(((registryBreak2.pageCount - registryBreak1.pageCount) * registryBreak2.pageSize) / nPending),
+    "approvals.pending.objects_open_when_parked": pendingObjs.filter((o) => o.walBytes > 0 || o.shmBytes > 0).length,
     "registry.bytes_total_with_pending": registry2.bytes,
-    "approvals.pending.registry_checkpointed_bytes_each": Math.round(((registryBreak2.pageCount - registryBreak1.pageCount) * registryBreak2.pageSize) / nPending),
     "approvals.pending.registry_row_payload_bytes_each": Math.round((sum(Object.values(registryBreak2.payload)) - sum(Object.values(registryBreak1.payload))) / nPending),
     "approvals.start_per_s": r2(PENDING / (startMs / 1000)),
     "approvals.emails": pendingMails.length,
@@ -660,8 +669,8 @@ async function main() {
     "workerd CPU ms each": { approval: m["approvals.worker_cpu_ms_per_decision"], "resume baseline": m["baseline_resume.worker_cpu_ms_per_resume"] },
   };
   const storage = {
-    "AgentRun files per object, idle (evicted, WAL checkpointed)": { "pending approval": m["approvals.pending.bytes_each"], "same run, completed": NaN, "trivial run, completed": m["trivial_completed.bytes_each_idle"] },
-    "AgentRun files per object, open (just written)": { "pending approval": m["approvals.pending.bytes_each_while_open"], "same run, completed": m["approvals.completed.bytes_each"], "trivial run, completed": m["trivial_completed.bytes_each"] },
+    "AgentRun files per object, idle (evicted, WAL checkpointed)": { "pending approval": m["approvals.pending.bytes_each"], "same run, completed": done.wal + done.shm === 0 ? m["approvals.completed.bytes_each"] : NaN, "trivial run, completed": m["trivial_completed.bytes_each_idle"] },
+    "AgentRun files per object, open (just written)": { "pending approval": m["approvals.pending.bytes_each_while_open"], "same run, completed": done.wal + done.shm === 0 ? NaN : m["approvals.completed.bytes_each"], "trivial run, completed": m["trivial_completed.bytes_each"] },
     "  of which the database file": { "pending approval": m["approvals.pending.main_file_bytes_each"], "same run, completed": Math.round(done.main / done.objects), "trivial run, completed": m["trivial_completed.main_file_bytes_each"] },
     "  of which the WAL": { "pending approval": m["approvals.pending.wal_bytes_each"], "same run, completed": Math.round(done.wal / done.objects), "trivial run, completed": m["trivial_completed.wal_bytes_each"] },
     "  of which the WAL index (-shm)": { "pending approval": m["approvals.pending.shm_bytes_each"], "same run, completed": Math.round(done.shm / done.objects), "trivial run, completed": Math.round(triv.shm / triv.objects) },
@@ -676,7 +685,7 @@ async function main() {
   console.log(`  ${target ? "MET   " : "MISSED"} resume p99 ≤ 100 ms (local workerd): ${m["approvals.resume.p99_ms"]} ms`);
   console.log(`\nholding cost: ${pend.objects} pending AgentRun objects, ${pend.fileCount} files, ${pend.bytes} bytes (${pend.main} database files + ${pend.wal} WAL + ${pend.shm} WAL index); TenantRegistry ${registry1.bytes} → ${registry2.bytes} bytes of files, ${registryBreak1.pageCount} → ${registryBreak2.pageCount} pages once checkpointed`);
   console.table(storage);
-  console.log(`per pending approval: ${m["approvals.pending.bytes_each"]} bytes of AgentRun files (${m["approvals.pending.bytes_each_over_trivial"]} over a completed trivial run), ${m["approvals.pending.registry_bytes_each"]} bytes of TenantRegistry growth; the log ${m["approvals.pending.log_jsonl_bytes_each"]} bytes as JSONL, of which approval.* ${m["approvals.pending.approval_events_jsonl_bytes_each"]} (pending) / ${m["approvals.completed.approval_events_jsonl_bytes_each"]} (completed)`);
+  console.log(`per pending approval: ${m["approvals.pending.bytes_each"]} bytes of AgentRun files (${m["approvals.pending.bytes_each_over_trivial"]} over a completed trivial run), ${m["approvals.pending.registry_bytes_each"]} bytes of TenantRegistry growth (pages once checkpointed); the log ${m["approvals.pending.log_jsonl_bytes_each"]} bytes as JSONL, of which approval.* ${m["approvals.pending.approval_events_jsonl_bytes_each"]} (pending) / ${m["approvals.completed.approval_events_jsonl_bytes_each"]} (completed)`);
   console.log(`table pages per object, pending sample (bytes): ${JSON.stringify(per(pendingBreak, "pages"))}`);
   console.log(`row payload per object, pending sample (bytes): ${JSON.stringify(per(pendingBreak, "payload"))}`);
   console.log(`table pages per object, trivial sample (bytes): ${JSON.stringify(per(trivialBreak, "pages"))}`);
@@ -737,17 +746,22 @@ a directory lookup in the tenant's registry before the run's object is called, t
 ${mdTable(table)}
 
 Approval / baseline: p50 ${m["approvals_vs_baseline.resume_p50_ratio"]}×, p99 ${m["approvals_vs_baseline.resume_p99_ratio"]}×. Target resume p99 ≤ 100 ms in local workerd: ${x.target ? "**met**" : "**missed**"} (${m["approvals.resume.p99_ms"]} ms).
-The event-clock rows are the run's own view (\`approval.decided\` / \`run.resumed\` \`at\` → the next \`node.started\` \`at\`); workerd's clock only advances across I/O, and both events are written in the same request and alarm as what surrounds them, so it mostly shows the gap between the request's turn and the alarm's turn, in whole milliseconds; it cannot see the HTTP hops before the object or the outbound fetch after it.
+Where the time goes: at ${CONCURRENCY} in flight the latency is queueing. Decisions complete at ${m["approvals.decisions_per_s"]}/s, so by Little's law each spends ${CONCURRENCY} / ${m["approvals.decisions_per_s"]} s = ${Math.round((CONCURRENCY / m["approvals.decisions_per_s"]) * 1000)} ms in the system, which is the p50 above; the HTTP answer alone already takes p50 ${m["approvals.decision_answer.p50_ms"]} ms.
+Each decision costs ${m["approvals.worker_cpu_ms_per_decision"]} ms of CPU in the workerd that runs the Worker and every Durable Object on one isolate thread (the plain resume ${m["baseline_resume.worker_cpu_ms_per_resume"]} ms), and ${m["approvals.total_cpu_ms_per_decision"]} ms across all processes (wrangler's proxy workerd, wrangler, the bench client) on a 2-core machine that other work shared during the run.
+One at a time the same path takes p50 ${m["approvals.resume_sequential.p50_ms"]} ms (the HTTP answer ${m["approvals.decision_answer_sequential.p50_ms"]} ms of it, the rest the alarm turn and the outbound fetch), well inside the target; the one-at-a-time p99 is a handful of slow outliers in ${SEQUENTIAL} samples on a noisy machine.
+A p99 of 100 ms with ${CONCURRENCY} decisions in flight would need about ${Math.round(CONCURRENCY / 0.1)} decisions/s, i.e. roughly ${r2(1000 / (CONCURRENCY / 0.1))} ms of isolate CPU per decision instead of ${m["approvals.worker_cpu_ms_per_decision"]}: the cost is the request path (auth, the directory lookup in the tenant's registry, the run's transaction) and the resumed turn (\`approval.resolved\` + \`node.completed\` + \`tool.started\`, the fetch, \`tool.completed\`, the end, and the outbox's index updates to the one TenantRegistry), not the approval wait itself.
+
+The event-clock rows (from ${EVENT_SAMPLE} exported logs of each kind at ${CONCURRENCY} in flight, and all the one-at-a-time ones) are the run's own view (\`approval.decided\` / \`run.resumed\` \`at\` → the next \`node.started\` \`at\`); workerd's clock only advances across I/O, and both events are written in the same request and alarm as what surrounds them, so it mostly shows the gap between the request's turn and the alarm's turn, in whole milliseconds; it cannot see the HTTP hops before the object or the outbound fetch after it.
 
 **Holding cost**: the SQLite files of the AgentRun objects under \`<persist>/v3/do/warden-AgentRun/\` (each object a database file, plus a WAL and its index \`-shm\` while the object is open), summed and divided by the number of objects, while all ${PENDING + SEQUENTIAL} approvals were pending, twice:
-*open*, right after every run reached \`waiting\` and the files stopped changing (the objects still in memory, their writes in the WAL, not yet checkpointed), and *idle*, after the objects had received no request for a while and workerd had evicted them, which checkpoints the WAL into the database file and removes the WAL and \`-shm\` (${m["approvals.pending.objects_still_open_when_measured_idle"]} objects still open when measured; all evicted ${m["approvals.pending.seconds_until_all_evicted"]} s after they were last touched). A run that waits hours or days for a person is in the idle state.
+*open*, as soon as every run was seen \`waiting\` (the objects in memory, their writes in the WAL, not yet checkpointed; ${m["approvals.pending.objects_open_when_parked"]} of ${x.pend.objects} had a WAL then, the others, parked earliest, were already evicted, so this row is a mix; the trivial column, measured right after those runs completed, shows the open state alone), and *idle*, after the objects had received no request for a while and workerd had evicted them, which checkpoints the WAL into the database file and removes the WAL and \`-shm\` (${m["approvals.pending.objects_still_open_when_measured_idle"]} objects still open when measured; all evicted ${m["approvals.pending.seconds_until_all_evicted"]} s after they were last touched). A run that waits hours or days for a person is in the idle state.
 
 ${mdTable(storage)}
 
 - **${m["approvals.pending.bytes_each"]} bytes per pending approval** on disk once idle (${m["approvals.pending.bytes_each_over_trivial"]} more than an idle completed start → end run), ${m["approvals.pending.bytes_each_while_open"]} bytes while its object is open (of which ${m["approvals.pending.wal_bytes_each"]} WAL and ${m["approvals.pending.shm_bytes_each"]} \`-shm\`). SQLite allocates whole 4 KiB pages, at least one per table and index (the run's schema has 5 tables and 3 indexes, workerd adds 2 tables), so the size is set by page granularity, not content: the rows themselves are ${m["approvals.pending.row_payload_bytes_each"]} bytes of payload per pending run (${m["approvals.pending.events_payload_bytes_each"]} of them events), in ${m["approvals.pending.sqlite_pages_each"]} pages (a copy of ${Math.min(SAMPLE_FILES, x.pend.objects)} open objects' files read with \`dbstat\`). The approval's own rows fit in pages the run has anyway, which is why pending and trivial runs have the same page count.
 - Pages per object by table, pending (bytes): ${kv(x.pendingBreak)}. Row payload: ${kv(x.pendingPayload)}. Trivial completed run, pages: ${kv(x.trivialBreak)}.
 - The pending run's whole log is ${m["approvals.pending.log_jsonl_bytes_each"]} bytes as exported JSONL (including the workflow document in \`run.started\`); its \`approval.*\` events are ${m["approvals.pending.approval_events_jsonl_bytes_each"]} bytes (\`approval.requested\` + \`approval.notified\`), ${m["approvals.completed.approval_events_jsonl_bytes_each"]} bytes once decided and resolved.
-- TenantRegistry (one object for the tenant: workflows, directory, the run index and the approvals inbox): ${x.registry1} → ${x.registry2} bytes of files when the ${PENDING + SEQUENTIAL} runs and approvals were indexed, ${m["approvals.pending.registry_bytes_each"]} bytes each (mostly WAL); once checkpointed ${m["approvals.pending.registry_checkpointed_bytes_each"]} bytes each, of which ${m["approvals.pending.registry_row_payload_bytes_each"]} bytes of row payload (the run's index row and its inbox entry with indexes).
+- TenantRegistry (one object for the tenant: workflows, directory, the run index and the approvals inbox): ${m["approvals.pending.registry_bytes_each"]} bytes per pending approval, from its page count read with \`dbstat\` on a copy before and after the ${PENDING + SEQUENTIAL} runs and approvals were indexed (its files went ${x.registry1} → ${x.registry2} bytes, which says more about when workerd checkpointed its WAL than about the data), of which ${m["approvals.pending.registry_row_payload_bytes_each"]} bytes of row payload (the run's index row and its inbox entry, with their indexes).
 
 Checks: ${x.checks.map(([c, ok]) => `${c}: ${ok ? "ok" : "**failed**"}`).join("; ")}.
 `;
