@@ -5,6 +5,7 @@
 import { CallFailure } from "../engine/call-failure.ts";
 import type { ChatMessage, LlmRequest, LlmResponse, ModelToolCall } from "../engine/events.ts";
 import { outboundFetch, readCapped } from "../tools/outbound.ts";
+import { requireSecret } from "../tools/secrets.ts";
 import type { ModelCallContext, ModelProvider } from "./model-provider.ts";
 import { isEventStream, parseSse } from "./server-sent-events.ts";
 import { functionName, parseToolArguments, toolNameMap } from "./tool-names.ts";
@@ -113,8 +114,7 @@ export const anthropicProvider: ModelProvider = {
   async complete(request: LlmRequest, ctx: ModelCallContext): Promise<LlmResponse> {
     const p = ctx.doc.provider;
     if (p.kind !== "anthropic") throw new CallFailure("anthropic provider used by a workflow with another provider", { retryable: false });
-    const key = ctx.env[p.apiKeySecret];
-    if (typeof key !== "string" || !key) throw new CallFailure(`secret ${p.apiKeySecret} is not set (add it with \`wrangler secret put ${p.apiKeySecret}\` or in .dev.vars)`, { retryable: false });
+    const key = requireSecret(ctx.env, p.apiKeySecret);
     const { system, messages } = toAnthropicMessages(request.messages);
     const body: Record<string, unknown> = { model: request.model, max_tokens: request.maxTokens ?? p.maxTokens, messages, ...(system ? { system } : {}) };
     if (request.tools.length) {

@@ -6,6 +6,7 @@
 import { CallFailure } from "../engine/call-failure.ts";
 import type { ChatMessage, LlmRequest, LlmResponse, ModelToolCall } from "../engine/events.ts";
 import { outboundFetch, readCapped } from "../tools/outbound.ts";
+import { requireSecret } from "../tools/secrets.ts";
 import type { ModelCallContext, ModelProvider } from "./model-provider.ts";
 import { isEventStream, parseSse } from "./server-sent-events.ts";
 import { functionName, parseToolArguments, toolNameMap } from "./tool-names.ts";
@@ -90,11 +91,7 @@ export const openAiCompatibleProvider: ModelProvider = {
     const p = ctx.doc.provider;
     if (p.kind !== "openai") throw new CallFailure("openai provider used by a workflow with another provider", { retryable: false });
     const headers: Record<string, string> = { "content-type": "application/json", "idempotency-key": ctx.idempotencyKey };
-    if (p.apiKeySecret) {
-      const key = ctx.env[p.apiKeySecret];
-      if (typeof key !== "string" || !key) throw new CallFailure(`secret ${p.apiKeySecret} is not set (add it with \`wrangler secret put ${p.apiKeySecret}\` or in .dev.vars)`, { retryable: false });
-      headers.authorization = `Bearer ${key}`;
-    }
+    if (p.apiKeySecret) headers.authorization = `Bearer ${requireSecret(ctx.env, p.apiKeySecret)}`;
     const body: Record<string, unknown> = { model: request.model, messages: request.messages.map(toWire), stream: false };
     if (request.maxTokens) body.max_tokens = request.maxTokens;
     if (request.tools.length) {
