@@ -4,9 +4,23 @@
  * CEL doubles; integer literals compare with them as CEL's heterogeneous comparison allows.
  */
 import { parse } from "@marcbachmann/cel-js";
+import { compileCel } from "./cel-compiler.ts";
 
-type Compiled = ReturnType<typeof parse>;
+type Compiled = (context: Record<string, unknown>) => unknown;
 const cache = new Map<string, Compiled>();
+
+/** cel-js's checked program, run by closures for the common subset (cel-compiler.ts) and by its interpreter otherwise. */
+function fastPath(program: ReturnType<typeof parse>): Compiled {
+  const fast = compileCel((program as unknown as { ast: unknown }).ast);
+  if (!fast) return program;
+  return (ctx) => {
+    try {
+      return fast(ctx);
+    } catch {
+      return program(ctx); // the interpreter gives the authoritative result or error
+    }
+  };
+}
 
 export class ExpressionError extends Error {}
 
@@ -14,7 +28,7 @@ export function compileExpression(source: string): Compiled {
   let compiled = cache.get(source);
   if (!compiled) {
     try {
-      compiled = parse(source);
+      compiled = fastPath(parse(source));
     } catch (err) {
       throw new ExpressionError(`invalid CEL expression: ${(err as Error).message}`);
     }
