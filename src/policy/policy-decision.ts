@@ -67,6 +67,7 @@ export interface PolicyDecision {
 }
 
 const RANK: Record<Effect, number> = { allow: 0, require_approval: 1, deny: 2 };
+const AT: Record<PolicyLevel, string> = { global: "the global policy", tenant: "the tenant policy", workflow: "the workflow policy", node: "the node policy" };
 const LEVEL_RANK: Record<PolicyLevel, number> = { global: 0, tenant: 1, workflow: 2, node: 3 };
 
 interface CompiledRule {
@@ -138,14 +139,16 @@ export function celContext(req: PolicyRequest, facts: PolicyFacts): Record<strin
 function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx: () => Record<string, unknown>): LevelVerdict {
   const p = e.policy;
   const v: LevelVerdict = { level: e.level, mode: p.mode, effect: "allow", rules: [], reasons: [] };
-  const reasons: Record<Effect, string[]> = { allow: [], deny: [], require_approval: [] };
+  let denyReasons: string[] | null = null;
+  let approvalReasons: string[] | null = null;
   const add = (effect: Effect, reason: string, rule?: string, approvers?: Approvers) => {
     if (RANK[effect] > RANK[v.effect]) v.effect = effect;
-    if (effect !== "allow") reasons[effect].push(reason);
+    if (effect === "deny") (denyReasons ??= []).push(reason);
+    else if (effect === "require_approval") (approvalReasons ??= []).push(reason);
     if (rule) v.rules.push(rule);
     if (approvers && (!v.approvers || approvers.quorum > v.approvers.quorum)) v.approvers = approvers;
   };
-  const at = `the ${e.level} policy`;
+  const at = AT[e.level];
   if (req.action === "tool" && req.tool !== undefined) {
     const denied = p.tools ? matchesAny(req.tool, p.tools.deny) : null;
     if (denied) add("deny", `tool "${req.tool}" is denied by ${at} (pattern ${denied})`);
@@ -168,7 +171,7 @@ function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx:
     if (req.tool !== undefined) evaluateRules(c.byTool.get(req.tool) ?? NONE, req, ctx, add);
   }
   // the level's reasons are those of its deciding effect (a deny does not cite approval rules)
-  v.reasons = reasons[v.effect];
+  v.reasons = (v.effect === "deny" ? denyReasons : v.effect === "require_approval" ? approvalReasons : null) ?? [];
   return v;
 }
 
@@ -180,6 +183,9 @@ function combine(verdicts: LevelVerdict[]): { effect: Effect; rules: string[]; r
     if (v.rules.length) anyRule = true;
   }
   if (effect === "allow" && !anyRule) return { effect, rules: [], reason: "allowed" };
+  const rules: string[] = [];
+  for (const v of verdicts) for (const r of v.rules) if (!rules.includes(r)) rules.push(r);
+  if (effect === "allow") return { effect, rules, reason: "allowed" };
   const deciding = verdicts.filter((v) => v.effect === effect);
   let approvers: Approvers | undefined;
   let approverRank = Infinity;
@@ -194,8 +200,8 @@ function combine(verdicts: LevelVerdict[]): { effect: Effect; rules: string[]; r
   }
   return {
     effect,
-    rules: [...new Set(verdicts.flatMap((v) => v.rules))],
-    reason: effect === "allow" ? "allowed" : [...new Set(deciding.flatMap((v) => v.reasons))].join("; "),
+    rules,
+    reason: [...new Set(deciding.flatMap((v) => v.reasons))].join("; "),
     ...(approvers ? { approvers } : {}),
   };
 }
