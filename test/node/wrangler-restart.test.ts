@@ -4,26 +4,17 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { mintToken } from "../../src/auth/tokens.ts";
+import { freePort } from "../support/free-port.ts";
 
 const SECRET = "restart-test-secret-restart-test-secret-0123";
 const root = join(import.meta.dirname, "..", "..");
 const persist = mkdtempSync(join(tmpdir(), "warden-persist-"));
 const children: ChildProcess[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startWrangler(port: number): Promise<ChildProcess> {
   const child = spawn(

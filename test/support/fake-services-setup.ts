@@ -1,7 +1,7 @@
-import { createServer } from "node:net";
 import { MailDev } from "maildev";
 import type { TestProject } from "vitest/node";
 import { startFakeServices } from "./fake-services.ts";
+import { freePort } from "./free-port.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -11,15 +11,6 @@ declare module "vitest" {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts the local fakes for paid services and a real MailDev (SMTP + REST) on loopback. */
 export default async function setup(project: TestProject) {
