@@ -452,7 +452,6 @@ async function cmdReplay(argv) {
 
 const POLICY_SCOPE_USAGE = "global|tenant T|workflow W";
 const EFFECTS = ["allow", "deny", "require_approval"];
-const RANK = { allow: 0, require_approval: 1, deny: 2 };
 
 /** `global` | `tenant T` | `workflow W` at the start of positionals: the API path and what is left. */
 function policyScope(positionals, usage) {
@@ -551,16 +550,6 @@ async function loadFixtures(file) {
   return parsed.data;
 }
 
-/** Decides a request the way the run's policy gate does: an HTTP tool call is also an egress request to its host. */
-function decideLikeTheGate(decidePolicy, entries, req, facts) {
-  let d = decidePolicy(entries, req, facts);
-  if (req.action === "tool" && req.host !== undefined) {
-    const egress = decidePolicy(entries, { action: "egress", node: req.node, host: req.host, tool: req.tool, args: req.args }, facts);
-    const rules = [...new Set([...d.rules, ...egress.rules])];
-    d = RANK[egress.effect] > RANK[d.effect] ? { ...egress, rules } : { ...d, rules };
-  }
-  return d;
-}
 
 function table(rows) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
@@ -573,7 +562,7 @@ async function cmdPolicyTest(argv) {
   if (!values.fixtures) throw new CliError(`--fixtures is required\nusage: ${usage}`);
   const entries = await loadPolicyLevels(positionals[0]);
   const fixtures = await loadFixtures(values.fixtures);
-  const { decidePolicy } = await importTs("../src/policy/policy-decision.ts");
+  const { decideCall } = await importTs("../src/policy/policy-decision.ts");
   const rows = [["", "fixture", "expected", "decision", "rules", "reason"]];
   let failed = 0;
   for (const f of fixtures) {
@@ -588,7 +577,7 @@ async function cmdPolicyTest(argv) {
       costUsd: f.facts?.costUsd ?? 0,
       now: f.facts?.now !== undefined ? Date.parse(f.facts.now) : Date.now(),
     };
-    const d = decideLikeTheGate(decidePolicy, entries, req, facts);
+    const d = decideCall(entries, req, facts);
     const problems = [];
     if (d.effect !== f.expect) problems.push(`expected ${f.expect}`);
     if (f.rules) {

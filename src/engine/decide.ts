@@ -13,6 +13,7 @@ import { render, renderString } from "./template.ts";
 import type { WorkflowNode } from "./workflow-schema.ts";
 import { pendingTimers, tally } from "../approvals/approval-state.ts";
 import { gate, hostOf, type CallSpec } from "./policy-gate.ts";
+import { runScope } from "./run-scope.ts";
 
 export type Decision =
   | { kind: "append"; events: NewEvent[] }
@@ -21,12 +22,7 @@ export type Decision =
   | { kind: "idle"; reason: string };
 
 
-/** What templates and CEL expressions see. */
-export function runScope(s: RunState): Record<string, unknown> {
-  const nodes: Record<string, { output: unknown }> = {};
-  for (const [id, n] of Object.entries(s.nodes)) nodes[id] = { output: n.output };
-  return { input: s.input, nodes, run: { id: s.runId, workflow: s.workflow.id, tenant: s.tenant } };
-}
+export { runScope };
 
 /** A call interrupted by crashes this many times stops for a human instead of crashing the run forever. */
 export const MAX_INTERRUPTED_ATTEMPTS = 5;

@@ -4,11 +4,12 @@
  * for a durable approval with the rule's approvers (require_approval). Pure.
  */
 import { tally } from "../approvals/approval-state.ts";
-import { decidePolicy, type PolicyAction, type PolicyEntry } from "../policy/policy-decision.ts";
+import { decideCall, type PolicyAction, type PolicyEntry, type PolicyFacts } from "../policy/policy-decision.ts";
+import { runScope } from "./run-scope.ts";
 import { policySchema, type Policy } from "../policy/policy-schema.ts";
 import type { NewEvent } from "./events.ts";
 import type { RunState } from "./run-state.ts";
-import { renderString } from "./template.ts";
+import { renderUrl } from "./template.ts";
 import type { WorkflowNode } from "./workflow-schema.ts";
 
 export type GateDecision = { kind: "append"; events: NewEvent[] } | { kind: "proceed" } | { kind: "refuse"; reason: string } | { kind: "hold" };
@@ -51,14 +52,24 @@ function entriesFor(s: RunState, node: WorkflowNode): PolicyEntry[] {
 /** The host an HTTP tool would call, rendered the way the tool renders its URL. */
 export function hostOf(urlTemplate: string, scope: Record<string, unknown>): string | undefined {
   try {
-    const url = urlTemplate.replace(/\{\{\s*([^{}]+?)\s*\}\}/g, (_, path: string) => {
-      const v = renderString(`{{${path}}}`, scope);
-      return encodeURIComponent(v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v));
-    });
-    return new URL(url).host;
+    return new URL(renderUrl(urlTemplate, scope)).host;
   } catch {
     return undefined;
   }
+}
+
+/** What a policy may look at besides the call: the run's input, outputs, counts and clock (from the log). */
+export function policyFacts(s: RunState, scope: Record<string, unknown> = runScope(s)): PolicyFacts {
+  const cur = s.cursor;
+  return {
+    tenant: s.tenant,
+    workflow: s.workflow.id,
+    input: s.input,
+    nodes: (scope.nodes ?? {}) as Record<string, { output: unknown }>,
+    counts: { steps: s.counters.steps, toolCalls: s.counters.toolCalls, llmCalls: s.counters.llmCalls, iterations: cur?.agent?.iteration ?? 0, inputTokens: s.counters.inputTokens, outputTokens: s.counters.outputTokens },
+    costUsd: 0,
+    now: s.lastAt,
+  };
 }
 
 export function approvalIdForCall(runId: string, node: string, callId: string, visit: number): string {
@@ -71,25 +82,8 @@ export function gate(s: RunState, node: WorkflowNode, spec: CallSpec, scope: Rec
   const cur = s.cursor!;
   const pd = cur.policyDecision;
   if (!pd || pd.callId !== spec.callId) {
-    const facts = {
-      tenant: s.tenant,
-      workflow: s.workflow.id,
-      input: s.input,
-      nodes: (scope.nodes ?? {}) as Record<string, { output: unknown }>,
-      counts: { steps: s.counters.steps, toolCalls: s.counters.toolCalls, llmCalls: s.counters.llmCalls, iterations: cur.agent?.iteration ?? 0, inputTokens: s.counters.inputTokens, outputTokens: s.counters.outputTokens },
-      costUsd: 0,
-      now: s.lastAt,
-    };
-    const req = { action: spec.action, node: cur.node, ...(spec.tool !== undefined ? { tool: spec.tool, args: spec.args } : {}), ...(spec.model !== undefined ? { model: spec.model } : {}), ...(spec.maxTokens !== undefined ? { maxTokens: spec.maxTokens } : {}) };
-    const entries = entriesFor(s, node);
-    let d = decidePolicy(entries, req, facts);
-    if (spec.host !== undefined) {
-      // an HTTP tool is also an egress request: both must pass
-      const egress = decidePolicy(entries, { action: "egress", node: cur.node, host: spec.host, tool: spec.tool, args: spec.args }, facts);
-      const rank = { allow: 0, require_approval: 1, deny: 2 } as const;
-      if (rank[egress.effect] > rank[d.effect]) d = { ...egress, rules: [...new Set([...d.rules, ...egress.rules])] };
-      else d = { ...d, rules: [...new Set([...d.rules, ...egress.rules])] };
-    }
+    const req = { action: spec.action, node: cur.node, ...(spec.tool !== undefined ? { tool: spec.tool, args: spec.args } : {}), ...(spec.model !== undefined ? { model: spec.model } : {}), ...(spec.maxTokens !== undefined ? { maxTokens: spec.maxTokens } : {}), ...(spec.host !== undefined ? { host: spec.host } : {}) };
+    const d = decideCall(entriesFor(s, node), req, policyFacts(s, scope));
     return {
       kind: "append",
       events: [

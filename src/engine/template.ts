@@ -38,6 +38,14 @@ export function renderString(template: string, scope: unknown): unknown {
   return template.replace(PLACEHOLDER, (_, path: string) => stringify(lookup(scope, path)));
 }
 
+/** Renders a URL template: each placeholder's value is URI-encoded into its place. */
+export function renderUrl(template: string, scope: unknown): string {
+  return template.replace(PLACEHOLDER, (_, path: string) => {
+    const v = lookup(scope, path) ?? null;
+    return encodeURIComponent(v === null ? "" : typeof v === "string" ? v : JSON.stringify(v));
+  });
+}
+
 /** Renders every string inside a JSON value. */
 export function render(value: unknown, scope: unknown): unknown {
   if (typeof value === "string") return renderString(value, scope);

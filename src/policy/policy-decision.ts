@@ -206,6 +206,19 @@ function combine(verdicts: LevelVerdict[]): { effect: Effect; rules: string[]; r
   };
 }
 
+/**
+ * A call as the run's gate decides it: an HTTP tool call (a tool request with a `host`) is also
+ * an egress request to that host, and both must pass; the stricter decision wins and the
+ * matched rules of both are recorded.
+ */
+export function decideCall(entries: readonly PolicyEntry[], req: PolicyRequest, facts: PolicyFacts): PolicyDecision {
+  const d = decidePolicy(entries, req, facts);
+  if (req.action !== "tool" || req.host === undefined) return d;
+  const egress = decidePolicy(entries, { action: "egress", node: req.node, host: req.host, tool: req.tool, args: req.args }, facts);
+  const rules = [...new Set([...d.rules, ...egress.rules])];
+  return RANK[egress.effect] > RANK[d.effect] ? { ...egress, rules } : { ...d, rules };
+}
+
 export function decidePolicy(entries: readonly PolicyEntry[], req: PolicyRequest, facts: PolicyFacts): PolicyDecision {
   let ctxValue: Record<string, unknown> | null = null;
   const ctx = () => (ctxValue ??= celContext(req, facts));

@@ -5,9 +5,9 @@
  */
 import type { RunEvent } from "../engine/events.ts";
 import { apply, initialState } from "../engine/fold.ts";
-import { runScope } from "../engine/decide.ts";
 import type { RunState } from "../engine/run-state.ts";
-import { decidePolicy, type Effect, type PolicyEntry, type PolicyRequest } from "./policy-decision.ts";
+import { policyFacts } from "../engine/policy-gate.ts";
+import { decideCall, type Effect, type PolicyEntry, type PolicyRequest } from "./policy-decision.ts";
 import { policySchema, type Policy, type PolicyLevel } from "./policy-schema.ts";
 
 export interface SimulatedChange {
@@ -34,7 +34,7 @@ function entriesWith(s: RunState, level: PolicyLevel, proposed: Policy): PolicyE
 }
 
 /** The request a recorded decision was about, rebuilt from the call that followed it or the state before it. */
-function requestOf(s: RunState, data: Extract<RunEvent, { type: "policy.decision" }>["data"], args: unknown): PolicyRequest {
+function requestOf(data: Extract<RunEvent, { type: "policy.decision" }>["data"], args: unknown): PolicyRequest {
   return { action: data.action, node: data.node, ...(data.request.tool !== undefined ? { tool: data.request.tool, args } : {}), ...(data.request.model !== undefined ? { model: data.request.model } : {}), ...(data.request.host !== undefined ? { host: data.request.host } : {}) };
 }
 
@@ -50,24 +50,7 @@ export function simulate(events: readonly RunEvent[], level: PolicyLevel, propos
       // the arguments of the call: from the tool.started that follows, or the agent's queued call
       const next = events.slice(i + 1).find((x) => (x.type === "tool.started" || x.type === "tool.denied") && x.data.callId === e.data.callId);
       const args = next?.type === "tool.started" ? next.data.args : (s.cursor?.agent?.queue[0]?.args ?? {});
-      const cur = s.cursor;
-      const facts = {
-        tenant: s.tenant,
-        workflow: s.workflow.id,
-        input: s.input,
-        nodes: runScope(s).nodes as Record<string, { output: unknown }>,
-        counts: { steps: s.counters.steps, toolCalls: s.counters.toolCalls, llmCalls: s.counters.llmCalls, iterations: cur?.agent?.iteration ?? 0, inputTokens: s.counters.inputTokens, outputTokens: s.counters.outputTokens },
-        costUsd: 0,
-        now: s.lastAt,
-      };
-      const entries = entriesWith(s, level, policy);
-      const req = requestOf(s, e.data, args);
-      let d = decidePolicy(entries, req, facts);
-      if (e.data.request.host !== undefined) {
-        const eg = decidePolicy(entries, { ...req, action: "egress", host: e.data.request.host }, facts);
-        const rank = { allow: 0, require_approval: 1, deny: 2 } as const;
-        if (rank[eg.effect] > rank[d.effect]) d = { ...eg, rules: [...new Set([...d.rules, ...eg.rules])] };
-      }
+      const d = decideCall(entriesWith(s, level, policy), requestOf(e.data, args), policyFacts(s));
       if (d.effect !== e.data.effect) {
         changed.push({ seq: e.seq, node: e.data.node, callId: e.data.callId, request: e.data.request, recorded: { effect: e.data.effect, rules: e.data.rules }, proposed: { effect: d.effect, rules: d.rules, reason: d.reason } });
       }

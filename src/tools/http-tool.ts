@@ -1,18 +1,12 @@
 /** An HTTP tool call: URL and headers templated, args as the JSON body, an Idempotency-Key always. */
 import { CallFailure } from "../engine/call-failure.ts";
-import { render } from "../engine/template.ts";
+import { renderUrl } from "../engine/template.ts";
 import type { ToolDefinition } from "../engine/workflow-schema.ts";
 import { outboundFetch, readCapped, type HostMap } from "./outbound.ts";
 import { renderWithSecrets, type SecretSource } from "./secrets.ts";
 
 type HttpTool = Extract<ToolDefinition, { kind: "http" }>;
 
-function renderUrl(template: string, scope: Record<string, unknown>): string {
-  return template.replace(/\{\{\s*([^{}]+?)\s*\}\}/g, (_, path: string) => {
-    const v = render(`{{${path}}}`, scope);
-    return encodeURIComponent(v === null || v === undefined ? "" : typeof v === "string" ? v : JSON.stringify(v));
-  });
-}
 
 export interface ToolCallContext {
   name: string;
