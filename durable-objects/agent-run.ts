@@ -28,7 +28,7 @@ import { parseHostMap } from "../src/tools/outbound.ts";
 const LEASE_MS = 30_000;
 const POLICY_CACHE_MS = 1_000;
 /** Policy sets read from the registries, shared by the runs of this isolate for a second. */
-const policyCache = new Map<string, { at: number; entries: LoadedPolicy["entries"] }>();
+const policyCache = new Map<string, { at: number; entries: LoadedPolicy["entries"]; loaded: Map<string, LoadedPolicy> }>();
 const MAX_EVENTS_PER_TRANSACTION = 200;
 const MAX_TRANSACTIONS_PER_TURN = 50;
 const LEASE = "lease";
@@ -304,17 +304,25 @@ export class AgentRun extends DurableObject<Env> {
       if (global) entries.push({ level: "global", version: global.version, policy: global.policy });
       if (set.tenant) entries.push({ level: "tenant", version: set.tenant.version, policy: set.tenant.policy });
       if (set.workflow) entries.push({ level: "workflow", version: set.workflow.version, policy: set.workflow.policy });
-      hit = { at: Date.now(), entries };
+      hit = { at: Date.now(), entries, loaded: new Map() };
+      if (policyCache.size > 1000) policyCache.clear();
       policyCache.set(key, hit);
     }
-    const s2 = this.state!;
-    const entries = s2.doc.policy ? [...hit.entries, { level: "workflow" as const, version: null, policy: s2.doc.policy }] : hit.entries;
-    const hash = await contentHash(entries);
-    if (s2.policy?.hash === hash) return;
-    const nodeHashes: Record<string, string> = {};
-    for (const [id, node] of Object.entries(s2.doc.nodes)) if ("policy" in node && node.policy) nodeHashes[id] = await contentHash({ set: hash, node: node.policy });
-    if (this.state!.terminal) return;
-    this.append([{ type: "policy.loaded", data: { hash, nodeHashes, entries } }]);
+    // the set (with the document's own policies) and its hashes, computed once per cached read and workflow version
+    const doc = this.state!.workflow.hash;
+    let loaded = hit.loaded.get(doc);
+    if (!loaded) {
+      const s2 = this.state!;
+      const entries = s2.doc.policy ? [...hit.entries, { level: "workflow" as const, version: null, policy: s2.doc.policy }] : hit.entries;
+      const hash = await contentHash(entries);
+      const nodeHashes: Record<string, string> = {};
+      for (const [id, node] of Object.entries(s2.doc.nodes)) if ("policy" in node && node.policy) nodeHashes[id] = await contentHash({ set: hash, node: node.policy });
+      loaded = { hash, nodeHashes, entries };
+      hit.loaded.set(doc, loaded);
+    }
+    const now = this.state!;
+    if (now.terminal || now.policy?.hash === loaded.hash) return;
+    this.append([{ type: "policy.loaded", data: loaded }]);
   }
 
   private async drive(): Promise<void> {
@@ -436,7 +444,7 @@ export class AgentRun extends DurableObject<Env> {
     if (this.state!.runId !== link.run) return fail(404, "Not Found", "no such approval");
     if (this.store.linkUsed(link.jti)) return fail(409, "Link already used", "this link has already been used to decide; each link works once");
     if (r.value.status === "pending" && !this.state!.terminal) this.append([{ type: "approval.viewed", data: { approvalId: link.approval, by: link.sub, via: "link" } }]);
-    return ok(this.view(this.approvalFor(null, link.approval).ok ? approvalById(this.state!, link.approval)! : r.value));
+    return ok(this.view(approvalById(this.state!, link.approval) ?? r.value));
   }
 
   /** A decision from the link, the API or the CLI. Checked, recorded, and the run resumes from the alarm. */
