@@ -1,17 +1,7 @@
 import { env } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { api, events, getRun, publish, recordedCalls, settle, startRun, tokenFor } from "./helpers.ts";
-
-const echoFlow = (id: string, extra: Record<string, unknown> = {}) => ({
-  id,
-  version: 1,
-  input: { type: "object", required: ["name"], properties: { name: { type: "string" }, n: { type: "integer", minimum: 0 } } },
-  start: "hello",
-  nodes: { hello: { kind: "tool", tool: "echo", args: { greeting: "hi {{input.name}}" }, next: "done" }, done: { kind: "end", output: "{{nodes.hello.output.greeting}}" } },
-  tools: { echo: { kind: "builtin", builtin: "echo" } },
-  ...extra,
-});
+import { api, echoFlow, events, getRun, publish, recordedCalls, settle, startRun, tokenFor } from "./helpers.ts";
 
 const waitFlow = (id: string) => ({
   id,

@@ -63,3 +63,14 @@ export async function recordedCalls(prefix: string) {
   const res = await fetch(`${env.FAKE_SERVICES_URL}/__calls?prefix=${encodeURIComponent(prefix)}`);
   return (await res.json()) as Array<{ kind: string; path: string; idempotencyKey: string; authorization: string | null; apiKey: string | null; body: unknown }>;
 }
+
+/** A one-step workflow (builtin echo) whose input needs a name; used wherever a test just needs a run. */
+export const echoFlow = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  version: 1,
+  input: { type: "object", required: ["name"], properties: { name: { type: "string" }, n: { type: "integer", minimum: 0 } } },
+  start: "hello",
+  nodes: { hello: { kind: "tool", tool: "echo", args: { greeting: "hi {{input.name}}" }, next: "done" }, done: { kind: "end", output: "{{nodes.hello.output.greeting}}" } },
+  tools: { echo: { kind: "builtin", builtin: "echo" } },
+  ...extra,
+});

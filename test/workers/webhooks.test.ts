@@ -2,16 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { endpointId } from "../../src/webhooks/endpoint-id.ts";
-import { api, events, publish, settle, tokenFor } from "./helpers.ts";
-
-const echoFlow = (id: string) => ({
-  id,
-  version: 1,
-  input: { type: "object", required: ["name"], properties: { name: { type: "string" }, n: { type: "integer", minimum: 0 } } },
-  start: "hello",
-  nodes: { hello: { kind: "tool", tool: "echo", args: { greeting: "hi {{input.name}}" }, next: "done" }, done: { kind: "end", output: "{{nodes.hello.output.greeting}}" } },
-  tools: { echo: { kind: "builtin", builtin: "echo" } },
-});
+import { api, echoFlow, events, publish, settle, tokenFor } from "./helpers.ts";
 
 type Problem = { type: string; status: number; detail: string; errors?: Array<{ path: string; message: string }> };
 type Run = { id: string; status: string; output?: unknown };
