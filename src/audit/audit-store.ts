@@ -1,0 +1,245 @@
+/**
+ * The audit database: a libSQL server (sqld locally, Turso or self-hosted sqld in production),
+ * reached over HTTP with @libsql/client/web (the same from a Worker, the CLI and tests).
+ * Schema in src/audit/audit-schema.ts, migrations in migrations/ (applied once per isolate).
+ *
+ * Writes are `INSERT … ON CONFLICT DO NOTHING` keyed by entry id, so a redelivered batch
+ * changes nothing. Every read is filtered by tenant.
+ */
+import { createClient, type Client, type InStatement } from "@libsql/client/web";
+import { and, asc, eq, gt, gte, lte, or, sql, type SQL } from "drizzle-orm";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql/web";
+import { MIGRATIONS } from "../../migrations/migrations.ts";
+import type { AuditEntry } from "./audit-entry.ts";
+import { ENTRY_COLUMNS, entryToRow, rowToEntry, rowToPurge, rowToSeal, type PurgeRecord, type SealRecord } from "./audit-rows.ts";
+import { auditEntries, auditHoldReleases, auditHolds, auditPurges, auditSeals } from "./audit-schema.ts";
+
+export interface AuditDbEnv {
+  AUDIT_DB_URL?: string;
+  AUDIT_DB_TOKEN?: string;
+}
+
+export interface EntryQuery {
+  tenant: string;
+  run?: string;
+  stream?: string;
+  type?: string;
+  from?: number;
+  to?: number;
+  /** resume after this (at, stream, seq) */
+  after?: [number, string, number];
+  limit: number;
+}
+
+export interface Hold {
+  id: string;
+  tenant: string;
+  scope: "run" | "workflow" | "tenant";
+  scopeId: string;
+  reason: string;
+  placedBy: string;
+  placedAt: number;
+  released: { by: string; at: number; reason: string } | null;
+}
+
+/** Rows per INSERT statement (18 columns each, well under SQLite's bound-parameter limit). */
+const ROWS_PER_STATEMENT = 200;
+
+export class AuditStore {
+  readonly client: Client;
+  readonly db: LibSQLDatabase;
+  private migrated: Promise<void> | null = null;
+
+  constructor(client: Client) {
+    this.client = client;
+    this.db = drizzle(client);
+  }
+
+  /** Applies missing migrations (once per instance; retried after a failure). */
+  ready(): Promise<void> {
+    this.migrated ??= migrate(this.client).catch((err) => {
+      this.migrated = null;
+      throw err;
+    });
+    return this.migrated;
+  }
+
+  /** Writes entries in one transaction; entries already there (same id) are left as they are. */
+  async insertEntries(entries: AuditEntry[]): Promise<void> {
+    if (!entries.length) return;
+    await this.ready();
+    const statements: InStatement[] = [];
+    for (let i = 0; i < entries.length; i += ROWS_PER_STATEMENT) {
+      const rows = entries.slice(i, i + ROWS_PER_STATEMENT).map(entryToRow);
+      const one = `(${ENTRY_COLUMNS.map(() => "?").join(",")})`;
+      const args = rows.flatMap((r) => ENTRY_COLUMNS.map((c) => r[c]));
+      statements.push({ sql: `INSERT INTO audit_entries (${ENTRY_COLUMNS.join(",")}) VALUES ${rows.map(() => one).join(",")} ON CONFLICT (id) DO NOTHING`, args });
+    }
+    if (statements.length === 1) await this.client.execute(statements[0]);
+    else await this.client.batch(statements, "write");
+  }
+
+  async entries(q: EntryQuery): Promise<AuditEntry[]> {
+    await this.ready();
+    const where: SQL[] = [eq(auditEntries.tenant, q.tenant)];
+    if (q.run) where.push(eq(auditEntries.runId, q.run));
+    if (q.stream) where.push(eq(auditEntries.stream, q.stream));
+    if (q.type) where.push(q.type.endsWith("*") ? sql`${auditEntries.type} LIKE ${q.type.slice(0, -1).replace(/[%_]/g, "") + "%"}` : eq(auditEntries.type, q.type));
+    if (q.from !== undefined) where.push(gte(auditEntries.at, q.from));
+    if (q.to !== undefined) where.push(lte(auditEntries.at, q.to));
+    if (q.after) {
+      const [at, stream, seq] = q.after;
+      where.push(or(gt(auditEntries.at, at), and(eq(auditEntries.at, at), or(gt(auditEntries.stream, stream), and(eq(auditEntries.stream, stream), gt(auditEntries.seq, seq)))))!);
+    }
+    const rows = await this.db.select().from(auditEntries).where(and(...where)).orderBy(asc(auditEntries.at), asc(auditEntries.stream), asc(auditEntries.seq)).limit(q.limit);
+    return rows.map((r) => rowToEntry(camelToRow(r)));
+  }
+
+  /** One stream's entries in seq order, from `afterSeq` on. */
+  async streamEntries(tenant: string, stream: string, afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    await this.ready();
+    const rows = await this.db.select().from(auditEntries).where(and(eq(auditEntries.tenant, tenant), eq(auditEntries.stream, stream), gt(auditEntries.seq, afterSeq))).orderBy(asc(auditEntries.seq)).limit(limit);
+    return rows.map((r) => rowToEntry(camelToRow(r)));
+  }
+
+  async seals(tenant: string, stream?: string): Promise<SealRecord[]> {
+    await this.ready();
+    const rows = await this.db.select().from(auditSeals).where(stream ? and(eq(auditSeals.tenant, tenant), eq(auditSeals.stream, stream)) : eq(auditSeals.tenant, tenant)).orderBy(asc(auditSeals.stream), asc(auditSeals.seq));
+    return rows.map((r) => rowToSeal(camelToRow(r)));
+  }
+
+  async purges(tenant: string, stream?: string): Promise<PurgeRecord[]> {
+    await this.ready();
+    const rows = await this.db.select().from(auditPurges).where(stream ? and(eq(auditPurges.tenant, tenant), eq(auditPurges.stream, stream)) : eq(auditPurges.tenant, tenant)).orderBy(asc(auditPurges.stream), asc(auditPurges.fromSeq));
+    return rows.map((r) => rowToPurge(camelToRow(r)));
+  }
+
+  /** Streams whose head is not sealed yet (at most `limit`), with that head. */
+  async unsealedHeads(limit: number): Promise<Array<{ tenant: string; stream: string; seq: number; hash: string }>> {
+    await this.ready();
+    const r = await this.client.execute({
+      sql: `SELECT e.tenant, e.stream, e.seq, e.hash FROM audit_entries e
+            JOIN (SELECT stream, MAX(seq) AS m FROM audit_entries GROUP BY stream) h ON e.stream = h.stream AND e.seq = h.m
+            WHERE NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.stream = e.stream AND s.seq >= e.seq)
+            LIMIT ?`,
+      args: [limit],
+    });
+    return r.rows.map((x) => ({ tenant: String(x.tenant), stream: String(x.stream), seq: Number(x.seq), hash: String(x.hash) }));
+  }
+
+  async insertSeals(seals: SealRecord[]): Promise<void> {
+    if (!seals.length) return;
+    await this.ready();
+    await this.db
+      .insert(auditSeals)
+      .values(seals.map((s) => ({ id: s.id, tenant: s.tenant, stream: s.stream, seq: s.seq, hash: s.hash, sealedAt: s.sealedAt, kid: s.kid, jws: s.jws })))
+      .onConflictDoNothing({ target: auditSeals.id });
+  }
+
+  /**
+   * Streams with a prefix that retention allows to purge now: every entry from the stream's
+   * first up to `toSeq` is past retain_until, and no unreleased hold covers the stream.
+   */
+  async purgeCandidates(now: number, limit: number): Promise<Array<{ tenant: string; stream: string; fromSeq: number; toSeq: number; count: number; lastHash: string }>> {
+    await this.ready();
+    const r = await this.client.execute({
+      sql: `WITH s AS (
+              SELECT stream, tenant, MIN(seq) AS first_seq,
+                     COALESCE((SELECT MIN(k.seq) - 1 FROM audit_entries k WHERE k.stream = a.stream AND k.retain_until > ?), MAX(seq)) AS last_expired
+              FROM audit_entries a WHERE retain_until <= ? GROUP BY stream, tenant)
+            SELECT s.tenant, s.stream, s.first_seq, s.last_expired,
+                   (SELECT COUNT(*) FROM audit_entries c WHERE c.stream = s.stream AND c.seq BETWEEN s.first_seq AND s.last_expired) AS n,
+                   (SELECT hash FROM audit_entries h WHERE h.stream = s.stream AND h.seq = s.last_expired) AS last_hash
+            FROM s
+            WHERE s.last_expired >= s.first_seq
+              AND NOT EXISTS (
+                SELECT 1 FROM audit_holds h JOIN audit_entries e ON e.stream = s.stream AND e.seq BETWEEN s.first_seq AND s.last_expired
+                WHERE h.tenant = s.tenant AND NOT EXISTS (SELECT 1 FROM audit_hold_releases r WHERE r.hold_id = h.id)
+                  AND (h.scope = 'tenant' OR (h.scope = 'run' AND h.scope_id = e.run_id) OR (h.scope = 'workflow' AND h.scope_id = e.workflow_id)))
+            LIMIT ?`,
+      args: [now, now, limit],
+    });
+    return r.rows
+      .filter((x) => x.last_hash !== null)
+      .map((x) => ({ tenant: String(x.tenant), stream: String(x.stream), fromSeq: Number(x.first_seq), toSeq: Number(x.last_expired), count: Number(x.n), lastHash: String(x.last_hash) }));
+  }
+
+  /** Writes the purge record and deletes its range in one transaction (the database's trigger checks every row). */
+  async purge(p: PurgeRecord): Promise<void> {
+    await this.ready();
+    await this.client.batch(
+      [
+        { sql: `INSERT INTO audit_purges (id, tenant, stream, from_seq, to_seq, count, last_hash, purged_at, kid, jws) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args: [p.id, p.tenant, p.stream, p.fromSeq, p.toSeq, p.count, p.lastHash, p.purgedAt, p.kid, p.jws] },
+        { sql: `DELETE FROM audit_entries WHERE stream = ? AND seq BETWEEN ? AND ?`, args: [p.stream, p.fromSeq, p.toSeq] },
+      ],
+      "write",
+    );
+  }
+
+  async placeHold(h: Omit<Hold, "released">): Promise<void> {
+    await this.ready();
+    await this.db.insert(auditHolds).values({ id: h.id, tenant: h.tenant, scope: h.scope, scopeId: h.scopeId, reason: h.reason, placedBy: h.placedBy, placedAt: h.placedAt });
+  }
+
+  /** Releases a hold; false when there is no such unreleased hold for this tenant. */
+  async releaseHold(tenant: string, id: string, by: string, reason: string, at: number): Promise<boolean> {
+    await this.ready();
+    const held = await this.db.select({ id: auditHolds.id }).from(auditHolds).where(and(eq(auditHolds.tenant, tenant), eq(auditHolds.id, id)));
+    if (!held.length) return false;
+    const r = await this.db.insert(auditHoldReleases).values({ holdId: id, releasedBy: by, releasedAt: at, reason }).onConflictDoNothing({ target: auditHoldReleases.holdId });
+    return r.rowsAffected > 0;
+  }
+
+  async holds(tenant: string): Promise<Hold[]> {
+    await this.ready();
+    const rows = await this.db
+      .select({ h: auditHolds, r: auditHoldReleases })
+      .from(auditHolds)
+      .leftJoin(auditHoldReleases, eq(auditHoldReleases.holdId, auditHolds.id))
+      .where(eq(auditHolds.tenant, tenant))
+      .orderBy(asc(auditHolds.placedAt));
+    return rows.map(({ h, r }) => ({ ...h, released: r ? { by: r.releasedBy, at: r.releasedAt, reason: r.reason } : null }));
+  }
+}
+
+/** drizzle hands rows back with the schema's property names; the row mapping speaks column names. */
+function camelToRow(r: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  return out;
+}
+
+const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS warden_migrations (tag TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`;
+
+/** Applies the bundled migrations that this database has not had, each in its own transaction. */
+export async function migrate(client: Client): Promise<string[]> {
+  await client.execute(MIGRATIONS_TABLE);
+  const done = new Set((await client.execute(`SELECT tag FROM warden_migrations`)).rows.map((r) => String(r.tag)));
+  const applied: string[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.tag)) continue;
+    try {
+      await client.batch([...m.statements, { sql: `INSERT INTO warden_migrations (tag, applied_at) VALUES (?, ?)`, args: [m.tag, Date.now()] }], "write");
+      applied.push(m.tag);
+    } catch (err) {
+      // another isolate may have applied it first
+      const again = await client.execute({ sql: `SELECT 1 FROM warden_migrations WHERE tag = ?`, args: [m.tag] });
+      if (!again.rows.length) throw err;
+    }
+  }
+  return applied;
+}
+
+const stores = new Map<string, AuditStore>();
+
+/** The audit store for this deployment (one client per isolate). */
+export function auditStore(env: AuditDbEnv): AuditStore {
+  const url = env.AUDIT_DB_URL;
+  if (!url) throw new Error("AUDIT_DB_URL is not set: the audit trail has nowhere to go");
+  let s = stores.get(url);
+  if (!s) {
+    s = new AuditStore(createClient({ url, authToken: env.AUDIT_DB_TOKEN || undefined }));
+    stores.set(url, s);
+  }
+  return s;
+}
