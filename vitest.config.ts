@@ -25,6 +25,10 @@ export default defineConfig({
                 SMTP_PORT: String(inject<number>("maildevSmtpPort")),
                 MAILDEV_URL: `http://127.0.0.1:${inject<number>("maildevWebPort")}`,
                 PUBLIC_URL: "http://warden.test",
+                AUDIT_DB_URL: inject<string>("sqldUrl"),
+                SQLD_CONTROL_URL: `http://127.0.0.1:${inject<number>("sqldControlPort")}`,
+                // a fixed test key (never used outside tests)
+                AUDIT_SIGNING_KEY: JSON.stringify({ crv: "Ed25519", d: "bOrZub742hBOOAYVfNeJyWCADr3kgzGSoKuMWKndfOA", x: "XN7gW63yYAWN_QyVwtQayBLZDCn-e-ZWTkSonMe1PNU", kty: "OKP", kid: "audit-test" }),
                 OUTBOUND_HOSTS: JSON.stringify({ "claims.example": `http://127.0.0.1:${inject<number>("fakeServicesPort")}`, "evil.example": `http://127.0.0.1:${inject<number>("fakeServicesPort")}` }),
                 PLATFORM_TENANT: "platform",
                 FRAUD_KEY: "fraud-key-from-secrets",

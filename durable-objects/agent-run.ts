@@ -23,6 +23,10 @@ import { providerFor } from "../src/providers/provider-for.ts";
 import { RunLogStore, type StoredEventRow } from "../src/storage/run-log-store.ts";
 import { globalRegistryStub, registryStub } from "../src/api/stubs.ts";
 import { executeTool } from "../src/tools/execute-tool.ts";
+import { auditRecordForEvent } from "../src/audit/run-audit.ts";
+import { AuditShipping } from "../src/audit/audit-shipper.ts";
+import { auditStore } from "../src/audit/audit-store.ts";
+import { AuditOutboxStore } from "../src/storage/audit-outbox-store.ts";
 import { parseHostMap } from "../src/tools/outbound.ts";
 
 const LEASE_MS = 30_000;
@@ -33,6 +37,7 @@ const MAX_EVENTS_PER_TRANSACTION = 200;
 const MAX_TRANSACTIONS_PER_TURN = 50;
 const LEASE = "lease";
 const OUTBOX = "outbox";
+const AUDIT = "audit";
 
 export interface StartRequest {
   runId: string;
@@ -53,8 +58,12 @@ export type ApprovalView = ApprovalIndexEntry & {
 
 export type ControlAction = "pause" | "resume" | "halt";
 export interface Fault {
-  /** after-append: die right after the event with this seq is committed; after-effect: die after a call returns, before its result is recorded. */
-  at: "after-append" | "after-effect";
+  /**
+   * after-append: die right after the event with this seq is committed; after-effect: die after
+   * a call returns, before its result is recorded; after-audit-ship: die after the audit
+   * database accepted a batch, before the outbox forgets it (seq: once the run reached it).
+   */
+  at: "after-append" | "after-effect" | "after-audit-ship";
   seq: number;
   /** abort: hard kill (ctx.abort); stop: stop working and wait for the test to evict the object. */
   how: "abort" | "stop";
@@ -62,6 +71,8 @@ export interface Fault {
 
 export class AgentRun extends DurableObject<Env> {
   private readonly store: RunLogStore;
+  private readonly audit: AuditOutboxStore;
+  private readonly shipping: AuditShipping;
   private state: RunState | null = null;
   private working = false;
   private inflight: AbortController | null = null;
@@ -73,6 +84,22 @@ export class AgentRun extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RunLogStore(ctx.storage.sql);
+    this.audit = new AuditOutboxStore(ctx.storage.sql);
+    this.shipping = new AuditShipping({
+      outbox: this.audit,
+      ctx,
+      store: () => auditStore(env),
+      retry: (at) => {
+        if (at === null) this.store.deleteTimer(AUDIT);
+        else this.store.setTimer(AUDIT, at, "audit");
+        this.armAlarm();
+      },
+      hooks: {
+        shipped: () => {
+          if (this.fault?.at === "after-audit-ship" && (this.state?.seq ?? 0) >= this.fault.seq) this.trip();
+        },
+      },
+    });
     ctx.blockConcurrencyWhile(async () => this.load());
   }
 
@@ -90,6 +117,11 @@ export class AgentRun extends DurableObject<Env> {
     }
     if (s && !s.terminal && !s.paused && !s.attention && s.status === "running") {
       this.store.setTimer(LEASE, Date.now(), "lease");
+      this.armAlarm();
+    }
+    // audit entries a previous instance did not get to ship
+    if (this.audit.size() > 0) {
+      this.store.setTimer(AUDIT, Math.max(Date.now(), this.audit.shipState().nextAt), "audit");
       this.armAlarm();
     }
   }
@@ -138,7 +170,9 @@ export class AgentRun extends DurableObject<Env> {
   }
 
   private commit(s0: RunState, full: RunEvent[], s: RunState, inside?: () => void): void {
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
+      // each event's audit entry, chained and queued with the event itself
+      this.audit.append(full.map((e) => auditRecordForEvent(s, e)));
       const at = full[full.length - 1].at;
       const touched = new Set<string>();
       for (const e of full) {
@@ -158,6 +192,17 @@ export class AgentRun extends DurableObject<Env> {
     });
     this.state = s;
     if (this.fault?.at === "after-append" && s.seq >= this.fault.seq) this.trip();
+    this.scheduleAuditShip();
+  }
+
+  /** transactionSync; on a rollback the audit chain heads cached in memory are dropped too. */
+  private transaction(fn: () => void): void {
+    try {
+      this.ctx.storage.transactionSync(fn);
+    } catch (err) {
+      this.audit.forgetHeads();
+      throw err;
+    }
   }
 
   /** Fault injection (tests only): a hard abort kills the object; a stop leaves it idle until the test evicts it. */
@@ -195,16 +240,25 @@ export class AgentRun extends DurableObject<Env> {
     }
     const doc = parsedWorkflow(req.workflow.hash, req.document);
     const first = { seq: 1, type: "run.started", at: Date.now(), data: { ...req, document: doc } } as RunEvent;
-    const s = initialState(first);
+    const s1 = initialState(first);
+    // The policy set is loaded before anything is written, so even the run's first audit entry
+    // is redacted and retained as the policies in force say (the registries unreadable: no run).
+    const loaded = await this.policySet(s1);
+    if (this.state) return this.start(req); // a concurrent start won while the policy set loaded
+    const second = { seq: 2, type: "policy.loaded", at: first.at, data: loaded } as RunEvent;
+    const s = apply(s1, second);
     // The API indexes the new run itself; later status changes reach the index through the outbox.
     // A new run starts working at once (the lease alarm takes over if this instance dies); if it
     // dies before answering, the client retries with its Idempotency-Key.
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       this.store.insertEvent(first);
+      this.store.insertEvent(second);
+      this.audit.append([auditRecordForEvent(s, first), auditRecordForEvent(s, second)]);
       this.store.setTimer(LEASE, first.at + LEASE_MS, "lease");
     });
     this.state = s;
     this.armAlarm();
+    this.scheduleAuditShip();
     this.ctx.waitUntil(this.drive());
     return ok({ created: true, run: summarize(s) });
   }
@@ -267,6 +321,10 @@ export class AgentRun extends DurableObject<Env> {
 
   async alarm(): Promise<void> {
     this.alarmAt = undefined; // the runtime cleared the alarm that fired
+    if (this.store.dueTimers(Date.now()).some((t) => t.id === AUDIT)) {
+      this.store.deleteTimer(AUDIT);
+      this.scheduleAuditShip(true);
+    }
     if (this.working || this.stopped) {
       // busy with a long call (or stopped by a test): extend the lease instead of spinning on a due timer
       this.store.setTimer(LEASE, Date.now() + LEASE_MS, "lease");
@@ -296,6 +354,14 @@ export class AgentRun extends DurableObject<Env> {
   private async refreshPolicy(): Promise<void> {
     const s = this.state;
     if (!s || s.terminal) return;
+    const loaded = await this.policySet(s);
+    const now = this.state!;
+    if (now.terminal || now.policy?.hash === loaded.hash) return;
+    this.append([{ type: "policy.loaded", data: loaded }]);
+  }
+
+  /** The policy set in force for this run now (see refreshPolicy). */
+  private async policySet(s: RunState): Promise<LoadedPolicy> {
     const key = `${s.tenant}/${s.workflow.id}`;
     let hit = policyCache.get(key);
     if (!hit || Date.now() - hit.at > POLICY_CACHE_MS) {
@@ -309,20 +375,16 @@ export class AgentRun extends DurableObject<Env> {
       policyCache.set(key, hit);
     }
     // the set (with the document's own policies) and its hashes, computed once per cached read and workflow version
-    const doc = this.state!.workflow.hash;
-    let loaded = hit.loaded.get(doc);
+    let loaded = hit.loaded.get(s.workflow.hash);
     if (!loaded) {
-      const s2 = this.state!;
-      const entries = s2.doc.policy ? [...hit.entries, { level: "workflow" as const, version: null, policy: s2.doc.policy }] : hit.entries;
+      const entries = s.doc.policy ? [...hit.entries, { level: "workflow" as const, version: null, policy: s.doc.policy }] : hit.entries;
       const hash = await contentHash(entries);
       const nodeHashes: Record<string, string> = {};
-      for (const [id, node] of Object.entries(s2.doc.nodes)) if ("policy" in node && node.policy) nodeHashes[id] = await contentHash({ set: hash, node: node.policy });
+      for (const [id, node] of Object.entries(s.doc.nodes)) if ("policy" in node && node.policy) nodeHashes[id] = await contentHash({ set: hash, node: node.policy });
       loaded = { hash, nodeHashes, entries };
-      hit.loaded.set(doc, loaded);
+      hit.loaded.set(s.workflow.hash, loaded);
     }
-    const now = this.state!;
-    if (now.terminal || now.policy?.hash === loaded.hash) return;
-    this.append([{ type: "policy.loaded", data: loaded }]);
+    return loaded;
   }
 
   private async drive(): Promise<void> {
@@ -483,6 +545,17 @@ export class AgentRun extends DurableObject<Env> {
     this.append([{ type: "approval.cancelled", data: { approvalId, actor, ...(reason ? { reason } : {}) } }]);
     this.kick();
     return ok(this.view(approvalById(this.state!, approvalId)!));
+  }
+
+  // ---------- audit ----------
+
+  private scheduleAuditShip(force = false): void {
+    if (!this.stopped) this.shipping.schedule(force);
+  }
+
+  /** For tests and operators: how many audit entries wait to be shipped, and the shipper's backoff. */
+  async auditBacklog(): Promise<{ pending: number; attempts: number; nextAt: number; lastError: string | null }> {
+    return this.shipping.backlog();
   }
 
   // ---------- outbox ----------

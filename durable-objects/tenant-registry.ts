@@ -10,6 +10,22 @@ import { mayDecide, type ApprovalIndexEntry, type DirectoryUser } from "../src/a
 import type { RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { activeSecrets, rotateSecrets, type StoredSecret } from "../src/webhooks/secrets.ts";
+import { DAY_MS, type AuditRecord } from "../src/audit/audit-entry.ts";
+import { AuditShipping } from "../src/audit/audit-shipper.ts";
+import { auditStore } from "../src/audit/audit-store.ts";
+import { redact } from "../src/audit/redaction.ts";
+import { actorOf, mergeAuditSettings, tenantStream } from "../src/audit/run-audit.ts";
+import { AuditOutboxStore } from "../src/storage/audit-outbox-store.ts";
+import type { Policy } from "../src/policy/policy-schema.ts";
+
+/** Something that happened at the tenant level (not inside a run), for the tenant's audit stream. */
+export interface TenantAuditItem {
+  type: string;
+  actor: { sub: string; roles?: string[] };
+  payload: Record<string, unknown>;
+  runId?: string;
+  workflow?: { id: string; version: number | null; hash: string | null };
+}
 
 export interface PublishedWorkflow {
   id: string;
@@ -72,10 +88,19 @@ export function decodeCursor(cursor: string): Array<string | number> | null {
 
 export class TenantRegistry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly audit: AuditOutboxStore;
+  private readonly shipping: AuditShipping;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.audit = new AuditOutboxStore(this.sql);
+    this.shipping = new AuditShipping({
+      outbox: this.audit,
+      ctx,
+      store: () => auditStore(env),
+      retry: (at) => void (at === null ? ctx.storage.deleteAlarm() : ctx.storage.setAlarm(at)),
+    });
     this.sql.exec(`CREATE TABLE IF NOT EXISTS workflows (id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL, published_at INTEGER NOT NULL, published_by TEXT NOT NULL, PRIMARY KEY (id, version))`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, workflow_id TEXT NOT NULL, workflow_version INTEGER NOT NULL, workflow_hash TEXT NOT NULL, status TEXT NOT NULL, current_node TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, seq INTEGER NOT NULL)`);
     this.sql.exec(`CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, id DESC)`);
@@ -91,6 +116,64 @@ export class TenantRegistry extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_deliveries (workflow_id TEXT NOT NULL, webhook_id TEXT NOT NULL, run_id TEXT NOT NULL, request_hash TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (workflow_id, webhook_id))`);
   }
 
+  // ---------- audit: the tenant's own stream (policy changes, publications, operator actions, reads) ----------
+
+  private get tenant(): string {
+    const name = this.ctx.id.name;
+    if (!name) throw new Error("TenantRegistry must be addressed by name (the tenant)");
+    return name;
+  }
+
+  private auditRecord(item: TenantAuditItem, at: number): AuditRecord {
+    const tenantPolicy = this.latestPolicy("tenant")?.policy as Partial<Policy> | undefined;
+    const settings = mergeAuditSettings([tenantPolicy]);
+    const { value, redactions } = redact(item.payload, { fields: settings.fields });
+    return {
+      tenant: this.tenant,
+      stream: tenantStream(this.tenant),
+      at,
+      runId: item.runId ?? null,
+      workflow: item.workflow ?? null,
+      actor: actorOf({ sub: item.actor.sub, roles: item.actor.roles ?? [] }),
+      type: item.type,
+      payload: value,
+      policyHash: null,
+      redactions,
+      retainUntil: at + settings.retentionDays * DAY_MS,
+    };
+  }
+
+  /** Records tenant-level audit entries (in the caller's transaction when there is one) and ships them. */
+  private record(items: TenantAuditItem[], inTransaction = false): void {
+    const at = Date.now();
+    const write = () => void this.audit.append(items.map((i) => this.auditRecord(i, at)));
+    if (inTransaction) write();
+    else this.transaction(write);
+  }
+
+  private transaction(fn: () => void): void {
+    try {
+      this.ctx.storage.transactionSync(fn);
+    } catch (err) {
+      this.audit.forgetHeads();
+      throw err;
+    }
+    this.shipping.schedule();
+  }
+
+  /** For the API: reads of runs, events and audit data, legal holds, and other acts outside a run. */
+  async recordAudit(items: TenantAuditItem[]): Promise<void> {
+    this.record(items);
+  }
+
+  async auditBacklog(): Promise<{ pending: number; attempts: number; nextAt: number; lastError: string | null }> {
+    return this.shipping.backlog();
+  }
+
+  async alarm(): Promise<void> {
+    if (this.audit.size() > 0) this.shipping.schedule(true);
+  }
+
   // ---------- policies: every version kept, with author, time, reason and diff ----------
 
   async putPolicy(scope: string, policy: unknown, author: string, reason: string): Promise<PolicyVersion> {
@@ -98,7 +181,10 @@ export class TenantRegistry extends DurableObject<Env> {
     const version = (prev?.version ?? 0) + 1;
     const diff = diffPolicies(prev?.policy ?? {}, policy);
     const at = Date.now();
-    this.sql.exec(`INSERT INTO policies (scope, version, policy, author, at, reason, diff) VALUES (?, ?, ?, ?, ?, ?, ?)`, scope, version, JSON.stringify(policy), author, at, reason, JSON.stringify(diff));
+    this.transaction(() => {
+      this.sql.exec(`INSERT INTO policies (scope, version, policy, author, at, reason, diff) VALUES (?, ?, ?, ?, ?, ?, ?)`, scope, version, JSON.stringify(policy), author, at, reason, JSON.stringify(diff));
+      this.record([{ type: "policy.changed", actor: { sub: author }, payload: { scope, version, reason, diff, policy: policy as Record<string, unknown> } }], true);
+    });
     return { scope, version, policy, author, at: new Date(at).toISOString(), reason, diff };
   }
 
@@ -127,7 +213,8 @@ export class TenantRegistry extends DurableObject<Env> {
   // ---------- directory: who holds which business role, and where to mail them ----------
 
   async putDirectory(users: DirectoryUser[], by: string): Promise<{ users: number }> {
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
+      this.record([{ type: "directory.replaced", actor: { sub: by }, payload: { users: users.map((u) => ({ id: u.id, roles: u.roles, ...(u.email ? { email: u.email } : {}) })) } }], true);
       this.sql.exec(`DELETE FROM directory`);
       for (const u of users) this.sql.exec(`INSERT INTO directory (id, email, name, roles) VALUES (?, ?, ?, ?)`, u.id, u.email ?? null, u.name ?? null, JSON.stringify(u.roles));
       this.sql.exec(`INSERT INTO directory_meta (id, updated_at, updated_by) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, updated_by = excluded.updated_by`, Date.now(), by);
@@ -174,7 +261,10 @@ export class TenantRegistry extends DurableObject<Env> {
       }
       return ok({ created: false, workflow: this.get(doc.id, doc.version)! });
     }
-    this.sql.exec(`INSERT INTO workflows (id, version, hash, document, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?)`, doc.id, doc.version, hash, JSON.stringify(doc), Date.now(), by);
+    this.transaction(() => {
+      this.sql.exec(`INSERT INTO workflows (id, version, hash, document, published_at, published_by) VALUES (?, ?, ?, ?, ?, ?)`, doc.id, doc.version, hash, JSON.stringify(doc), Date.now(), by);
+      this.record([{ type: "workflow.published", actor: { sub: by }, workflow: { id: doc.id, version: doc.version, hash }, payload: { id: doc.id, version: doc.version, hash } }], true);
+    });
     return ok({ created: true, workflow: this.get(doc.id, doc.version)! });
   }
 
@@ -249,7 +339,9 @@ export class TenantRegistry extends DurableObject<Env> {
     const now = Date.now();
     const before = this.secretRows(workflowId);
     const rows = rotateSecrets(before, secret, now);
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
+      // the secret itself never reaches the audit trail
+      this.record([{ type: "webhook.secret_rotated", actor: { sub: by }, payload: { workflowId, previousSecretsKeptFor: "24h" } }], true);
       this.sql.exec(`DELETE FROM webhook_secrets WHERE workflow_id = ?`, workflowId);
       const byOf = new Map(before.map((r) => [r.secret, r.createdBy]));
       for (const r of rows) this.sql.exec(`INSERT INTO webhook_secrets (workflow_id, secret, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?)`, workflowId, r.secret, r.createdAt, byOf.get(r.secret) ?? by, r.expiresAt);

@@ -16,3 +16,9 @@ declare namespace Cloudflare {
     MAILDEV_URL: string;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    /** the test's sqld control server (POST /stop, /start) */
+    SQLD_CONTROL_URL: string;
+  }
+}

@@ -26,7 +26,7 @@ const live = new Set<WranglerDev>();
 
 export function snapshotWorker(root: string): string {
   const dir = mkdtempSync(join(tmpdir(), "warden-bench-src-"));
-  for (const f of ["src", "durable-objects", "wrangler.jsonc", "package.json", "tsconfig.json"]) if (existsSync(join(root, f))) cpSync(join(root, f), join(dir, f), { recursive: true });
+  for (const f of ["src", "durable-objects", "migrations", "wrangler.jsonc", "package.json", "tsconfig.json"]) if (existsSync(join(root, f))) cpSync(join(root, f), join(dir, f), { recursive: true });
   symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
   return dir;
 }

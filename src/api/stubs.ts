@@ -7,8 +7,8 @@ import type { TenantRegistry } from "../../durable-objects/tenant-registry.ts";
 
 type Methods<T, K extends keyof T> = { [M in K]: T[M] };
 
-export type RunRpc = Methods<AgentRun, "start" | "summary" | "events" | "control" | "resolve" | "injectFault" | "approval" | "viewApproval" | "decideApproval" | "reassignApproval" | "cancelApproval">;
-export type RegistryRpc = Methods<TenantRegistry, "publish" | "workflow" | "listWorkflows" | "indexRun" | "listRuns" | "rotateWebhookSecret" | "webhookInfo" | "webhookEndpoint" | "recordWebhookDelivery" | "putDirectory" | "directory" | "rolesOf" | "indexApproval" | "listApprovals" | "putPolicy" | "getPolicy" | "policyHistory" | "policySet">;
+export type RunRpc = Methods<AgentRun, "start" | "summary" | "events" | "control" | "resolve" | "injectFault" | "approval" | "viewApproval" | "decideApproval" | "reassignApproval" | "cancelApproval" | "auditBacklog">;
+export type RegistryRpc = Methods<TenantRegistry, "publish" | "workflow" | "listWorkflows" | "indexRun" | "listRuns" | "rotateWebhookSecret" | "webhookInfo" | "webhookEndpoint" | "recordWebhookDelivery" | "putDirectory" | "directory" | "rolesOf" | "indexApproval" | "listApprovals" | "putPolicy" | "getPolicy" | "policyHistory" | "policySet" | "recordAudit" | "auditBacklog">;
 
 export const runStub = (env: Env, runId: string): RunRpc => env.AGENT_RUN.get(env.AGENT_RUN.idFromName(runId)) as unknown as RunRpc;
 export const registryStub = (env: Env, tenant: string): RegistryRpc => env.TENANT_REGISTRY.get(env.TENANT_REGISTRY.idFromName(tenant)) as unknown as RegistryRpc;

@@ -3,6 +3,7 @@
  * export (JSONL). One mapping, used by the shipper, the API, the export and the verifier.
  */
 import { canonicalJson } from "../engine/canonical-json.ts";
+import type { JWK } from "jose";
 import type { ActorKind, AuditEntry } from "./audit-entry.ts";
 
 export interface AuditEntryRow {
@@ -117,4 +118,4 @@ export function rowToPurge(r: Record<string, unknown>): PurgeRecord {
 }
 
 /** One line of an export: `{"kind":"entry"|"seal"|"purge"|"key", ...}`. */
-export type ExportLine = ({ kind: "entry" } & AuditEntry) | ({ kind: "seal" } & SealRecord) | ({ kind: "purge" } & PurgeRecord) | { kind: "key"; jwk: JsonWebKey & { kid?: string } };
+export type ExportLine = ({ kind: "entry" } & AuditEntry) | ({ kind: "seal" } & SealRecord) | ({ kind: "purge" } & PurgeRecord) | { kind: "key"; jwk: JWK };

@@ -8,7 +8,8 @@
  */
 import { createClient, type Client, type InStatement } from "@libsql/client/web";
 import { and, asc, eq, gt, gte, lte, or, sql, type SQL } from "drizzle-orm";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql/web";
+import type { LibSQLDatabase } from "drizzle-orm/libsql";
+import { drizzle } from "drizzle-orm/libsql/web";
 import { MIGRATIONS } from "../../migrations/migrations.ts";
 import type { AuditEntry } from "./audit-entry.ts";
 import { ENTRY_COLUMNS, entryToRow, rowToEntry, rowToPurge, rowToSeal, type PurgeRecord, type SealRecord } from "./audit-rows.ts";
@@ -57,10 +58,13 @@ export class AuditStore {
 
   /** Applies missing migrations (once per instance; retried after a failure). */
   ready(): Promise<void> {
-    this.migrated ??= migrate(this.client).catch((err) => {
-      this.migrated = null;
-      throw err;
-    });
+    this.migrated ??= migrate(this.client).then(
+      () => undefined,
+      (err: unknown) => {
+        this.migrated = null;
+        throw err;
+      },
+    );
     return this.migrated;
   }
 

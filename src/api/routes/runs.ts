@@ -7,6 +7,7 @@ import { problem, problemResponse } from "../problem.ts";
 import { registryStub, runStub } from "../stubs.ts";
 import { newRunId, RUN_ID, runIdForKey } from "../run-ids.ts";
 import { startRun } from "../start-run.ts";
+import { recordRead } from "../audit-reads.ts";
 
 export const runRoutes = new Hono<AppEnv>();
 
@@ -37,6 +38,7 @@ runRoutes.get("/", async (c) => {
   if (!q.success) return problem(c, 400, "Bad Request", "invalid query", q.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
   const res = await registryStub(c.env, c.get("principal").tenant).listRuns(q.data);
   if (!res.ok) return problemResponse(res.problem, c.req.path);
+  await recordRead(c, "runs", { query: c.req.query() });
   return c.json(res.value);
 });
 
@@ -50,6 +52,7 @@ runRoutes.get("/:id", async (c) => {
   if (!RUN_ID.test(id)) return problem(c, 404, "Not Found", "no such run");
   const res = await runStub(c.env, id).summary(c.get("principal").tenant);
   if (!res.ok) return problemResponse(res.problem, c.req.path);
+  await recordRead(c, "run", { runId: id });
   return c.json(res.value);
 });
 
@@ -58,6 +61,7 @@ runRoutes.get("/:id/events", async (c) => {
   const tenant = c.get("principal").tenant;
   const first = await stub.events(tenant, 0, 500);
   if (!first.ok) return problemResponse(first.problem, c.req.path);
+  await recordRead(c, "run_events", { runId: c.req.param("id") });
   const enc = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     async start(controller) {
@@ -94,3 +98,4 @@ runRoutes.post("/:id/resolve", requireRole("admin", "operator"), async (c) => {
   if (!res.ok) return problemResponse(res.problem, c.req.path);
   return c.json(res.value);
 });
+
