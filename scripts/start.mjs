@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm start`: the whole local stack on 127.0.0.1.
- *   - .dev.vars (WARDEN_JWT_SECRET, FRAUD_KEY) created when absent; existing values are kept
+ *   - .dev.vars (WARDEN_JWT_SECRET, FRAUD_KEY, AUDIT_SIGNING_KEY) created when absent; existing values are kept
  *   - sqld (audit database, .data/audit)                 port $SQLD_PORT (8080)
  *   - MailDev (SMTP + web UI)                            ports $SMTP_PORT (1025), $MAILDEV_WEB_PORT (1080)
  *   - the example claims/fraud/payments services         port $EXAMPLE_SERVICES_PORT (8790)
@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { ensureDevVars, randomSecret, REPO_ROOT } from "../cli/dev-vars.mjs";
+import { generateSigningKeySecret } from "../src/audit/seal.ts";
 import { startExampleServices } from "./example-services.mjs";
 
 const ROOT = REPO_ROOT;
@@ -211,7 +212,8 @@ async function waitForHttp(name, url, timeoutMs, ok = () => true) {
 const devVarsFile = join(ROOT, ".dev.vars");
 let vars;
 try {
-  const res = ensureDevVars(devVarsFile, { WARDEN_JWT_SECRET: () => randomSecret(48), FRAUD_KEY: "dev-fraud-key" });
+  const auditKey = await generateSigningKeySecret("audit-dev");
+  const res = ensureDevVars(devVarsFile, { WARDEN_JWT_SECRET: () => randomSecret(48), FRAUD_KEY: "dev-fraud-key", AUDIT_SIGNING_KEY: () => `'${auditKey}'` });
   vars = res.vars;
   if (res.added.length) log(`wrote ${res.added.join(", ")} to .dev.vars`);
 } catch (err) {
@@ -269,6 +271,9 @@ startChild(
     "SMTP_HOST:127.0.0.1",
     "--var",
     `SMTP_PORT:${PORTS.smtp}`,
+    // the audit trail goes to this sqld
+    "--var",
+    `AUDIT_DB_URL:${sqldUrl}`,
     "--show-interactive-dev-session=false",
   ],
   { extraEnv: { WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", FORCE_COLOR: "0" } },
@@ -376,6 +381,15 @@ const policyTour = policies.length
    npx warden policy simulate --run run.jsonl --policy examples/policies/tenant-demo.proposed.yaml
    (changing the global policy needs an admin of tenant ${PLATFORM_TENANT}: WARDEN_TOKEN=$(npx warden token --tenant ${PLATFORM_TENANT}))`
   : "";
+const auditTour = `
+
+ The audit trail (separate libSQL database, hash-chained, redacted, sealed every minute):
+   export AUDITOR_TOKEN=$(npx warden token --tenant ${TENANT} --role auditor --sub auditor@demo)
+   curl -s -H "Authorization: Bearer $AUDITOR_TOKEN" "${workerUrl}/v1/runs/<run id>/evidence?format=html" > evidence.html   # the five questions, one page
+   WARDEN_TOKEN=$AUDITOR_TOKEN npx warden audit list --run <run id>
+   WARDEN_TOKEN=$AUDITOR_TOKEN npx warden audit export --run <run id> > audit.jsonl
+   npx warden audit verify --file audit.jsonl     # chain, seals (key from ${workerUrl}/.well-known/warden-audit-key), gaps, purges
+   WARDEN_TOKEN=$AUDITOR_TOKEN npx warden holds place --scope run --id <run id> --reason "dispute 2026-17"`;
 const line = "=".repeat(78);
 console.log(`
 ${line}
@@ -396,7 +410,7 @@ ${published.map((p) => `   - ${p}`).join("\n") || "   (none)"}
  Try:
    curl -s -H "Authorization: Bearer $WARDEN_TOKEN" ${workerUrl}/v1/workflows
    npx warden runs start claims-triage --input ${exampleInput}
-   npx warden runs wait <run id>    # then: npx warden runs events <run id> | npx warden replay -${approvalTour}${policyTour}
+   npx warden runs wait <run id>    # then: npx warden runs events <run id> | npx warden replay -${approvalTour}${policyTour}${auditTour}
 
  Ctrl-C stops everything.
 ${line}

@@ -232,4 +232,62 @@ describe("audit trail", () => {
     const acts = (await store.streamEntries(tenant, `tenant:${tenant}`, 0, 100)).map((e) => `${e.type} ${e.actor.id}`);
     expect(acts).toEqual(expect.arrayContaining(["hold.placed lee-legal", "hold.released lee-legal"]));
   });
+
+  it("answers the five audit questions for a reviewed run on one evidence page", async () => {
+    const tenant = "aud-g";
+    const admin = await tokenFor(tenant);
+    expect((await api("/v1/directory", { method: "PUT", token: admin, json: { users: [{ id: "sam", email: "sam@aud-g.test", roles: ["claims-supervisor"] }] } })).status).toBe(200);
+    await publish(admin, {
+      id: "aud-review",
+      version: 1,
+      input: { type: "object", required: ["claimId"], properties: { claimId: { type: "string" }, email: { type: "string" } } },
+      start: "review",
+      nodes: {
+        review: { kind: "approval", approvers: { roles: ["claims-supervisor"] }, context: "Claim {{input.claimId}}", onApprove: "paid", onReject: "denied" },
+        paid: { kind: "end", output: { status: "paid" } },
+        denied: { kind: "end", output: { status: "denied" } },
+      },
+    });
+    const run = await startRun(admin, "aud-review", { claimId: "C-77", email: "claimant@example.org" });
+    const waiting = await settle(admin, run.id, ["waiting"]);
+    const approvalId = (waiting.waiting as { approvalId: string }).approvalId;
+    const sam = await tokenFor(tenant, ["approver"], "sam");
+    expect((await api(`/v1/approvals/${approvalId}/decision`, { method: "POST", token: sam, json: { decision: "approve", comment: "documents check out" } })).status).toBe(200);
+    await settle(admin, run.id);
+    await drained(run.id);
+    await cron();
+    const auditor = await tokenFor(tenant, ["auditor"], "ivy-auditor");
+    const res = await api(`/v1/runs/${run.id}/evidence`, { token: auditor });
+    expect(res.status).toBe(200);
+    const r = (await res.json()) as {
+      integrity: { ok: boolean; entries: number; seals: number; sealedThrough: number; problems: unknown[]; pendingShipment: number };
+      replay: { exact: boolean };
+      whatHappened: { steps: Array<{ type: string; detail: string }> };
+      guardrails: { policySets: unknown[] };
+      humanReview: { reviewed: boolean; approvals: Array<{ outcome: string; decisions: Array<{ by: string; decision: string; via: string }> }> };
+      retention: { retainUntil: { earliest: string }; holds: unknown[]; reads: Array<{ by: string; what: string }> };
+    };
+    expect(r.integrity).toMatchObject({ ok: true, problems: [], pendingShipment: 0 });
+    expect(r.integrity.sealedThrough).toBe(r.integrity.entries);
+    expect(r.replay.exact).toBe(true);
+    expect(r.whatHappened.steps.map((s) => s.type)).toEqual(expect.arrayContaining(["run.started", "approval.decided", "run.completed"]));
+    expect(JSON.stringify(r)).not.toContain("claimant@example.org");
+    expect(r.guardrails.policySets).toHaveLength(1);
+    expect(r.humanReview.reviewed).toBe(true);
+    expect(r.humanReview.approvals[0]).toMatchObject({ outcome: "approved", decisions: [{ by: "sam", decision: "approve", via: "api" }] });
+    expect(Date.parse(r.retention.retainUntil.earliest)).toBeGreaterThan(Date.now() + 180 * 86_400_000);
+    // the report itself is a read, recorded before the answer; a second look sees the first
+    const again = (await (await api(`/v1/runs/${run.id}/evidence`, { token: auditor })).json()) as typeof r;
+    await tenantDrained(tenant);
+    const third = (await (await api(`/v1/runs/${run.id}/evidence`, { token: auditor })).json()) as typeof r;
+    expect(third.retention.reads.filter((x) => x.by === "ivy-auditor" && x.what === "evidence").length).toBeGreaterThanOrEqual(2);
+    expect(again.integrity.ok).toBe(true);
+    const html = await api(`/v1/runs/${run.id}/evidence?format=html`, { token: auditor });
+    expect(html.headers.get("content-type")).toContain("text/html");
+    const page = await html.text();
+    for (const q of ["1. What did the agent see, decide and do?", "2. Can we replay it exactly?", "3. Were the guardrails in force?", "4. Did a human review it?", "5. How long is the data kept, and who read it?"]) expect(page).toContain(q);
+    expect(page).toContain("sam: approve via api");
+    // operators may not see the evidence report
+    expect((await api(`/v1/runs/${run.id}/evidence`, { token: await tokenFor(tenant, ["operator"]) })).status).toBe(403);
+  });
 });

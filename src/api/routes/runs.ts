@@ -8,6 +8,14 @@ import { registryStub, runStub } from "../stubs.ts";
 import { newRunId, RUN_ID, runIdForKey } from "../run-ids.ts";
 import { startRun } from "../start-run.ts";
 import { recordRead } from "../audit-reads.ts";
+import { parseEvent, type RunEvent } from "../../engine/events.ts";
+import { replay, ReplayError } from "../../engine/replay.ts";
+import { auditStore } from "../../audit/audit-store.ts";
+import { evidenceReport, type EvidenceInput } from "../../audit/evidence.ts";
+import { evidencePage } from "../../audit/evidence-page.ts";
+import { runStream, tenantStream } from "../../audit/run-audit.ts";
+import { publicKeySet } from "../../audit/seal.ts";
+import { verifyAudit } from "../../audit/verify.ts";
 
 export const runRoutes = new Hono<AppEnv>();
 
@@ -99,3 +107,62 @@ runRoutes.post("/:id/resolve", requireRole("admin", "operator"), async (c) => {
   return c.json(res.value);
 });
 
+/**
+ * The evidence report (auditor, admin): the five audit questions for this run, answered from its
+ * audit trail, with the chain and seals verified and the run replayed through the interpreter.
+ * HTML when asked for (Accept: text/html or ?format=html), JSON otherwise.
+ */
+runRoutes.get("/:id/evidence", requireRole("auditor", "admin"), async (c) => {
+  const id = c.req.param("id");
+  const tenant = c.get("principal").tenant;
+  const stub = runStub(c.env, id);
+  const summary = await stub.summary(tenant);
+  if (!summary.ok) return problemResponse(summary.problem, c.req.path);
+  const log: RunEvent[] = [];
+  for (let after = 0; ; ) {
+    const page = await stub.events(tenant, after, 1000);
+    if (!page.ok) return problemResponse(page.problem, c.req.path);
+    log.push(...page.value.map((e) => parseEvent(e, `event ${e.seq}`)));
+    if (page.value.length < 1000) break;
+    after = page.value[page.value.length - 1].seq;
+  }
+  const store = auditStore(c.env);
+  const stream = runStream(id);
+  let gathered: Omit<EvidenceInput, "run" | "replay" | "integrity" | "generatedAt"> & { keys: Awaited<ReturnType<typeof publicKeySet>>["keys"] };
+  try {
+    const trail = [];
+    for (let after = 0; ; ) {
+      const page = await store.streamEntries(tenant, stream, after, 5000);
+      trail.push(...page);
+      if (page.length < 5000) break;
+      after = page[page.length - 1].seq;
+    }
+    const [seals, purges, holds, reads, keys] = await Promise.all([store.seals(tenant, stream), store.purges(tenant, stream), store.holds(tenant), store.entries({ tenant, stream: tenantStream(tenant), run: id, type: "read.*", limit: 1000 }), publicKeySet(c.env.AUDIT_SIGNING_KEY)]);
+    const covering = holds.filter((h) => h.scope === "tenant" || (h.scope === "run" && h.scopeId === id) || (h.scope === "workflow" && h.scopeId === summary.value.workflow.id));
+    gathered = { trail, seals, purges, holds: covering, reads, keys: keys.keys };
+  } catch (err) {
+    return problem(c, 503, "Audit store unavailable", `the audit database could not be read: ${(err as Error).message}`);
+  }
+  const verified = await verifyAudit({ entries: gathered.trail, seals: gathered.seals, purges: gathered.purges, publicKeys: gathered.keys });
+  const backlog = await stub.auditBacklog();
+  let replayed: EvidenceInput["replay"];
+  try {
+    replayed = replay(log);
+  } catch (err) {
+    replayed = { ok: false, message: err instanceof ReplayError ? err.message : `replay failed: ${(err as Error).message}` };
+  }
+  await recordRead(c, "evidence", { runId: id });
+  const report = evidenceReport({
+    run: summary.value,
+    trail: gathered.trail,
+    seals: gathered.seals,
+    purges: gathered.purges,
+    holds: gathered.holds,
+    reads: gathered.reads,
+    replay: replayed,
+    integrity: { ok: verified.ok, entries: verified.entries, seals: verified.seals, purges: verified.purges, problems: verified.problems, pendingShipment: backlog.pending },
+    generatedAt: Date.now(),
+  });
+  const wantsHtml = c.req.query("format") === "html" || (c.req.query("format") !== "json" && (c.req.header("accept") ?? "").includes("text/html"));
+  return wantsHtml ? c.html(evidencePage(report)) : c.json(report);
+});
