@@ -10,13 +10,14 @@
  * look-around are done in code on the match. Strings with no digit and no `@` are never scanned.
  *
  * What is deliberately not detected (the false positives would outnumber the finds):
- *  - phone numbers written as bare digit runs without `+` (`4155552671`), national formats other
- *    than NANP (US/CA), UK and French ones, and the German national format (`030 901820`);
- *  - 9-digit SSNs and BSNs with no keyword (`ssn`, `social security`, `bsn`, …) in the 32
- *    characters before them or in the field's key;
+ *  - phone numbers written as bare digit runs without `+` (`4155552671`) and national formats
+ *    other than NANP (US/CA), UK and French ones (`030 901820`), unless they follow a phone keyword
+ *    (`tel.`, `phone:`, `call`, …) or are the whole value of a field named like a phone;
+ *  - 9-digit SSNs and BSNs not right after a keyword (`SSN`, `social security number:`, `BSN`, …;
+ *    only `number`/`no`/`#`, punctuation and `is` may stand between) nor in a field with such a key;
  *  - card numbers whose issuer prefix and length match no card scheme (Luhn alone passes one
  *    random number in ten);
- *  - dotted quads right after `version`, `v`, `build`, `release`, `section`, … (version numbers);
+ *  - dotted quads right after `version`, `build`, `release`, `section`, … (version numbers);
  *  - IPv6 addresses with no decimal digit at all (`abcd::ef`), IPv6 zone ids.
  */
 
@@ -239,8 +240,8 @@ function domainValid(s: string, from: number, to: number): boolean {
 
 // Phones ------------------------------------------------------------------------------------
 
-/** `+`, a country code and groups separated by one space, dot or dash, or a parenthesised group (`(0)`, `(415)`). */
-const INTL_PHONE_RE = /(?<![\w+])\+[1-9]\d{0,14}(?:(?:[ .-]|[ .-]?\(\d{1,4}\)[ .-]?)\d{1,14}){0,7}/g;
+/** `+` (or the `00` international prefix), a country code and groups separated by one space, dot or dash, or a parenthesised group (`(0)`, `(415)`). */
+const INTL_PHONE_RE = /(?<![\w+])(?:\+|00)[1-9]\d{0,14}(?:(?:[ .-]|[ .-]?\(\d{1,4}\)[ .-]?)\d{1,14}){0,7}/g;
 /** NANP: optional `1 ` / `1-`, then `(415) 555-2671`, `415-555-2671`, `415.555.2671`, `415 555 2671` (area and exchange 2–9xx). */
 const NANP_PHONE_RE = /(?:1[ .-])?(?:\([2-9]\d\d\) ?[2-9]\d\d[ .-]|([2-9]\d\d)([ .-])[2-9]\d\d\2)\d{4}/g;
 /** UK national with the trunk 0 and the usual spacing: `020 7946 0958`, `0161 496 0000`, `07700 900123`, `07700 900 123`. */
@@ -248,8 +249,15 @@ const UK_PHONE_RE = /0[1-9](?:\d \d{4} \d{4}|\d\d \d{3} \d{4}|\d{3} (?:\d{6}|\d{
 /** French national: ten digits in pairs, `01 42 68 53 00`, `01.42.68.53.00`, `06-12-34-56-78`. */
 const FR_PHONE_RE = /0[1-9]([ .-])\d\d\1\d\d\1\d\d\1\d\d/g;
 
-function detectPhones(s: string, out: PiiSpan[]): void {
-  if (s.includes("+")) {
+const PHONE_KEY_RE = /phone|mobile|tel(?!l)|fax|cell|handy/i;
+const WHOLE_PHONE_RE = /^\+?[\d ()./-]+$/;
+const DATE_LIKE_RE = /^\d{4}[-./]\d\d[-./]\d\d$|^\d\d[-./]\d\d[-./]\d{4}$/;
+const PHONE_WORD_RE = /tel|phone|mobile|\bmob\b|fax|call|cell|sms|whatsapp/i;
+const PHONE_KEYWORD_BEFORE_RE = /\b(?:tel|telephone|telefon|phone|mobile|mob|cell|fax|call|sms|whatsapp)\b\.?(?:[\s_-]*(?:no|nr|number|num)\.?)?[\s:#=-]*(?:(?:him|her|me|us|them)\s+)?(?:(?:on|at)\s+)?$/i;
+const KEYWORD_PHONE_RE = /(?<![\w+.\-/])(?:0\d{1,4}|\(0\d{1,4}\))(?:[ .\-/]?\d{2,8}){1,4}/g;
+
+function detectPhones(s: string, keyHint: string | undefined, out: PiiSpan[]): void {
+  if (s.includes("+") || s.includes("00")) {
     INTL_PHONE_RE.lastIndex = 0;
     for (let m = INTL_PHONE_RE.exec(s); m; m = INTL_PHONE_RE.exec(s)) {
       const t = m[0];
@@ -257,10 +265,38 @@ function detectPhones(s: string, out: PiiSpan[]): void {
       if (!cleanEnd(s, end) || !cleanStart(s, m.index)) continue;
       let digits = digitsOf(t).length;
       if (t.includes("(0)")) digits--;
+      if (t[0] === "0") {
+        // `… 0026 1590 …`, `GB87 KQOU 0012 …`: a group of a longer number
+        if (!cleanStart(s, m.index, SPACE) || !cleanStart(s, m.index, DASH) || insideSpacedIban(s, m.index)) continue;
+        // `0049 30 901820`: the 00 prefix only with separators (a bare run of digits starting 00 is anything)
+        digits -= 2;
+        if (digits < 10) continue;
+        if (!/[ .()-]/.test(t)) continue;
+      }
       if (digits < 8 || digits > 15) continue;
       // `+1234567.89` is an amount, not a number with one dot-separated group of two
       if (/^\+\d+\.\d\d$/.test(t)) continue;
       out.push({ kind: "phone", start: m.index, end });
+    }
+  }
+  if (keyHint !== undefined && PHONE_KEY_RE.test(keyHint)) {
+    // a field named phone/mobile/fax/…: its whole value, if it is a number in any national format
+    const t = s.trim();
+    const d = digitsOf(t).length;
+    if (d >= 7 && d <= 15 && WHOLE_PHONE_RE.test(t) && !DATE_LIKE_RE.test(t)) {
+      const start = s.indexOf(t);
+      out.push({ kind: "phone", start, end: start + t.length });
+      return;
+    }
+  }
+  if (PHONE_WORD_RE.test(s)) {
+    // a national number with its trunk 0 (`030 901820`, `(030) 901820`) right after a phone keyword
+    KEYWORD_PHONE_RE.lastIndex = 0;
+    for (let m = KEYWORD_PHONE_RE.exec(s); m; m = KEYWORD_PHONE_RE.exec(s)) {
+      const end = m.index + m[0].length;
+      const d = digitsOf(m[0]).length;
+      if (d < 7 || d > 12 || !cleanEnd(s, end)) continue;
+      if (PHONE_KEYWORD_BEFORE_RE.test(s.slice(Math.max(0, m.index - 24), m.index))) out.push({ kind: "phone", start: m.index, end });
     }
   }
   scanSimple(s, NANP_PHONE_RE, "phone", out);
@@ -292,12 +328,27 @@ function detectCards(s: string, out: PiiSpan[]): void {
     const sep = m[1] ?? m[2];
     const sepCode = sep === undefined ? -1 : sep.charCodeAt(0);
     if (!cleanStart(s, start, sepCode) || !cleanEnd(s, end, sepCode)) continue;
-    if (sep !== undefined && start >= 5 && /^[A-Za-z]{2}\d{2} $/.test(s.slice(start - 5, start))) continue; // inside a spaced IBAN
+    if (sep === " " && insideSpacedIban(s, start)) continue;
     if (cardValid(sep === undefined ? t : digitsOf(t))) out.push({ kind: "card", start, end });
   }
 }
 
 // IBANs ---------------------------------------------------------------------------------------
+
+/** Whether the groups of four before `start` (`DE89 3704 …`, `GB82 WEST …`) lead back to an IBAN's country code and check digits. */
+function insideSpacedIban(s: string, start: number): boolean {
+  let j = start;
+  for (let n = 0; n < 8 && j >= 5 && s.charCodeAt(j - 1) === SPACE; n++) {
+    const g = j - 5;
+    for (let k = g; k < j - 1; k++) if (!isAlnum(s.charCodeAt(k))) return false;
+    if (g > 0 && isWord(s.charCodeAt(g - 1))) return false;
+    if (isAlpha(s.charCodeAt(g)) && isAlpha(s.charCodeAt(g + 1)) && isDigit(s.charCodeAt(g + 2)) && isDigit(s.charCodeAt(g + 3))) {
+      return IBAN_LENGTHS[s.slice(g, g + 2).toUpperCase()] !== undefined;
+    }
+    j = g;
+  }
+  return false;
+}
 
 const IBAN_START_RE = /(?<![\w])[A-Za-z]{2}\d{2}/g;
 
@@ -345,11 +396,13 @@ function detectIbans(s: string, out: PiiSpan[]): void {
 const SSN_RE = /(\d{3})-(\d{2})-(\d{4})/g;
 /** 9 digits (or 3 2 4 with spaces): an SSN or a BSN only next to a keyword. */
 const BARE_NINE_RE = /(\d{3})( ?)(\d{2})\2(\d{4})/g;
-const SSN_KEYWORD_RE = /(?:\bssn|\bss#|social[\s_-]*security|\bsoc\.?\s*sec\b)/i;
-const BSN_KEYWORD_RE = /(?:\bbsn\b|burgerservice|\bsofi(?:nummer)?\b)/i;
+/** The keyword right before the number: only `number`/`no`/`#`, punctuation and `is` may stand between. */
+const KEYWORD_TAIL = String.raw`(?:[\s_-]*(?:number|num|nr|no)\.?)?[\s:#=()'"-]*(?:is\s+)?$`;
+const SSN_KEYWORD_RE = new RegExp(String.raw`(?:\bssn|\bss#|social[\s_-]*security|\bsoc\.?\s*sec)` + KEYWORD_TAIL, "i");
+const BSN_KEYWORD_RE = new RegExp(String.raw`(?:\bbsn|burgerservicenummer|\bsofinummer|\bsofi)` + KEYWORD_TAIL, "i");
 const SSN_KEY_RE = /ssn|social_?security|socialsecurity/i;
 const BSN_KEY_RE = /bsn|burgerservice/i;
-const KEYWORD_WINDOW = 32;
+const KEYWORD_WINDOW = 40;
 
 /** UK NI number: `QQ 12 34 56 C`, `QQ123456C`, `QQ 123456 C`. */
 const NINO_RE = /(?<![\w])([A-Z]{2}) ?(?:\d{6}|\d\d \d\d \d\d) ?[A-D](?!\w)/g;
@@ -398,23 +451,25 @@ function detectSsnAndIds(s: string, keyHint: string | undefined, out: PiiSpan[])
 
 const OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const IPV4_RE = new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}`, "g");
-const VERSION_BEFORE_RE = /\b(?:version|ver|v|build|release|rel|section|sec|clause|chapter|ch|art|article|para|rule|item|step|§)\.?\s*$/i;
+/** `/8` … `/32` after an address (CIDR) */
+const CIDR_SUFFIX_RE = /^\/(?:3[0-2]|[12]?\d)(?!\w|\.\d)/;
+const VERSION_BEFORE_RE = /(?:\b(?:version|ver|build|release|rel|section|sec|clause|chapter|ch|art|article|para|rule|item|step)\.?|§)\s*$/i;
 /** A run that could be an IPv6 address: hex groups with colons, optionally ending in a dotted quad. */
 const IPV6_RE = /(?<![\w:.])(?:[0-9A-Fa-f]{1,4}|(?=:))(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.\d{1,3}){0,3}/g;
 const HEX_GROUP_RE = /^[0-9A-Fa-f]{1,4}$/;
 const IPV4_WHOLE_RE = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
 
-function detectIps(s: string, out: PiiSpan[]): void {
-  if (s.includes(".")) {
+function detectIps(s: string, out: PiiSpan[], v4: boolean, v6: boolean): void {
+  if (v4 && s.includes(".")) {
     IPV4_RE.lastIndex = 0;
     for (let m = IPV4_RE.exec(s); m; m = IPV4_RE.exec(s)) {
       const end = m.index + m[0].length;
-      if (!cleanEnd(s, end)) continue;
+      if (!cleanEnd(s, end) && !CIDR_SUFFIX_RE.test(s.slice(end, end + 5))) continue;
       if (VERSION_BEFORE_RE.test(s.slice(Math.max(0, m.index - 12), m.index))) continue;
       out.push({ kind: "ip", start: m.index, end });
     }
   }
-  if (s.includes(":")) {
+  if (v6) {
     IPV6_RE.lastIndex = 0;
     for (let m = IPV6_RE.exec(s); m; m = IPV6_RE.exec(s)) {
       const end = m.index + m[0].length;
@@ -458,7 +513,6 @@ export function ipv6Valid(t: string): boolean {
 // ---------------------------------------------------------------------------------------------
 
 const HAS_DIGIT_OR_AT_RE = /[\d@]/;
-const HAS_DIGIT_RE = /\d/;
 
 /**
  * Every PII span in `text`, sorted and non-overlapping (where two overlap the one that starts first
@@ -470,18 +524,26 @@ export function detectPii(text: string, keyHint?: string, kinds?: ReadonlySet<st
   const found: PiiSpan[] = [];
   const want = (k: PiiKind) => kinds === undefined || kinds.has(k);
   if (want("email") && text.includes("@")) detectEmails(text, found);
-  if (HAS_DIGIT_RE.test(text)) {
-    if (want("iban")) detectIbans(text, found);
-    if (want("card")) detectCards(text, found);
-    if (want("ssn") || want("national_id")) {
+  // cheap gates: how many digits and colons there are bounds what can be there
+  let digits = 0;
+  let colons = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 58) colons++;
+  }
+  if (digits > 0) {
+    if (want("iban") && digits >= 2) detectIbans(text, found);
+    if (want("card") && digits >= 13) detectCards(text, found);
+    if ((want("ssn") || want("national_id")) && digits >= 6) {
       const before = found.length;
       detectSsnAndIds(text, keyHint, found);
       if (kinds !== undefined) {
         for (let i = found.length - 1; i >= before; i--) if (!kinds.has(found[i].kind)) found.splice(i, 1);
       }
     }
-    if (want("phone")) detectPhones(text, found);
-    if (want("ip")) detectIps(text, found);
+    if (want("phone") && digits >= 7) detectPhones(text, keyHint, found);
+    if (want("ip")) detectIps(text, found, digits >= 4, colons >= 7 || (colons >= 2 && text.includes("::")));
   }
   if (found.length <= 1) return found;
   found.sort((a, b) => a.start - b.start || b.end - a.end);

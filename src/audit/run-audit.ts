@@ -13,11 +13,13 @@ import { redact } from "./redaction.ts";
 export interface AuditSettings {
   /** field rules from every level's `redact.fields` (a union: a field redacted anywhere is redacted) */
   fields: string[];
+  /** detector kinds (`redact.builtin`, a union) also masked in what people see of a run, such as an approval's context; the audit trail masks every kind */
+  shownKinds: string[];
   /** the longest retention any level asks for, never below the 183-day floor */
   retentionDays: number;
 }
 
-const DEFAULTS: AuditSettings = { fields: [], retentionDays: DEFAULT_RETENTION_DAYS };
+const DEFAULTS: AuditSettings = { fields: [], shownKinds: [], retentionDays: DEFAULT_RETENTION_DAYS };
 const settingsCache = new WeakMap<LoadedPolicy, AuditSettings>();
 
 /** Merges the audit settings of a policy set: most restrictive wins (more fields redacted, longer retention). */
@@ -33,12 +35,21 @@ export function auditSettings(loaded: LoadedPolicy | null): AuditSettings {
 
 export function mergeAuditSettings(policies: Array<Partial<Policy> | null | undefined>): AuditSettings {
   const fields = new Set<string>();
+  const kinds = new Set<string>();
   let days = DEFAULT_RETENTION_DAYS;
   for (const p of policies) {
     for (const f of p?.redact?.fields ?? []) fields.add(f);
+    for (const k of p?.redact?.builtin ?? []) kinds.add(k);
     if (p?.retention?.days && p.retention.days > days) days = p.retention.days;
   }
-  return { fields: [...fields].sort(), retentionDays: days };
+  return { fields: [...fields].sort(), shownKinds: [...kinds].sort(), retentionDays: days };
+}
+
+/** What a person is shown of a run's state (an approval's context): the policy's field rules and its `redact.builtin` kinds applied. */
+export function redactedForPeople(scope: Record<string, unknown>, loaded: LoadedPolicy | null): Record<string, unknown> {
+  const settings = auditSettings(loaded);
+  if (!settings.fields.length && !settings.shownKinds.length) return scope;
+  return redact(scope, { fields: settings.fields, kinds: settings.shownKinds }).value as Record<string, unknown>;
 }
 
 /** Who an actor is, for the audit trail: people by their subject; services (webhooks, schedulers) as services. */

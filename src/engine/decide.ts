@@ -3,6 +3,7 @@
  * decision events to append (replay must reproduce them exactly), a call to execute (whose
  * result the shell records as an observation), a wait, or nothing to do.
  */
+import { redactedForPeople } from "../audit/run-audit.ts";
 import type { ChatMessage, NewEvent } from "./events.ts";
 import { evaluateCondition } from "./expression.ts";
 import { parseDuration } from "./duration.ts";
@@ -119,7 +120,8 @@ function decideApproval(s: RunState, node: ApprovalNode): Decision {
       ...node.escalate.map((e, i) => ({ level: i + 1, users: e.to.users, roles: e.to.roles, afterMs: parseDuration(e.after) })),
     ];
     const excluded = [...new Set([...(node.separationOfDuties ? [s.actor.sub] : []), ...node.exclude])];
-    const context = renderString(node.context, runScope(s));
+    // redacted fields stay redacted in what approvers are shown
+    const context = renderString(node.context, redactedForPeople(runScope(s), s.policy));
     return append({
       type: "approval.requested",
       data: {

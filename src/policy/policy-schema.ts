@@ -47,7 +47,7 @@ export const policySchema = z.strictObject({
   models: z.strictObject({ allow: z.array(pattern).optional() }).optional(),
   rules: z.array(ruleSchema).max(1000).default([]),
   limits: limitsSchema.default({}),
-  redact: z.strictObject({ builtin: z.array(z.enum(["email", "phone", "card", "iban", "ssn", "ip"])).default([]), fields: z.array(z.string().min(1)).default([]) }).optional(),
+  redact: z.strictObject({ builtin: z.array(z.enum(["email", "phone", "card", "iban", "ssn", "national_id", "ip"])).default([]), fields: z.array(z.string().min(1)).default([]) }).optional(),
   retention: z.strictObject({ days: z.number().int().min(183, "retention may not be below the 183-day floor (EU AI Act Art. 19)").max(36_500) }).optional(),
 });
 

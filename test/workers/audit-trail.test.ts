@@ -240,18 +240,22 @@ describe("audit trail", () => {
     await publish(admin, {
       id: "aud-review",
       version: 1,
-      input: { type: "object", required: ["claimId"], properties: { claimId: { type: "string" }, email: { type: "string" } } },
+      input: { type: "object", required: ["claimId"], properties: { claimId: { type: "string" }, email: { type: "string" }, notes: { type: "string" } } },
+      // redacted fields stay redacted in what the approver is shown
+      policy: { redact: { builtin: ["email"], fields: ["input.notes"] } },
       start: "review",
       nodes: {
-        review: { kind: "approval", approvers: { roles: ["claims-supervisor"] }, context: "Claim {{input.claimId}}", onApprove: "paid", onReject: "denied" },
+        review: { kind: "approval", approvers: { roles: ["claims-supervisor"] }, context: "Claim {{input.claimId}} from {{input.email}}, notes: {{input.notes}}", onApprove: "paid", onReject: "denied" },
         paid: { kind: "end", output: { status: "paid" } },
         denied: { kind: "end", output: { status: "denied" } },
       },
     });
-    const run = await startRun(admin, "aud-review", { claimId: "C-77", email: "claimant@example.org" });
+    const run = await startRun(admin, "aud-review", { claimId: "C-77", email: "claimant@example.org", notes: "prior psychiatric treatment" });
     const waiting = await settle(admin, run.id, ["waiting"]);
     const approvalId = (waiting.waiting as { approvalId: string }).approvalId;
     const sam = await tokenFor(tenant, ["approver"], "sam");
+    const shown = (await (await api(`/v1/approvals/${approvalId}`, { token: sam })).json()) as { context: string };
+    expect(shown.context).toBe("Claim C-77 from [REDACTED:email], notes: [REDACTED:field]");
     expect((await api(`/v1/approvals/${approvalId}/decision`, { method: "POST", token: sam, json: { decision: "approve", comment: "documents check out" } })).status).toBe(200);
     await settle(admin, run.id);
     await drained(run.id);
