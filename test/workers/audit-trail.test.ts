@@ -126,6 +126,13 @@ describe("audit trail", () => {
     const theirs = (await (await api(`/v1/audit?run=${run.id}`, { token: other })).json()) as { entries: unknown[] };
     expect(theirs.entries).toEqual([]);
     expect((await api(`/v1/audit?tenant=aud-b`, { token: other })).status).toBe(403);
+    // the deployment's own trail (global policy changes) is for the platform tenant only
+    expect((await api(`/v1/audit?tenant=__global__`, { token: auditor })).status).toBe(403);
+    const platformAdmin = await tokenFor("platform", ["admin"], "root@platform");
+    expect((await api("/v1/policies/global", { method: "PUT", token: platformAdmin, json: { policy: { tools: { deny: ["legacy.shell.*"] } }, reason: "no legacy shells anywhere" } })).status).toBeLessThan(300);
+    await tenantDrained("__global__");
+    const global = (await (await api(`/v1/audit?tenant=__global__&type=policy.changed`, { token: await tokenFor("platform", ["auditor"]) })).json()) as { entries: AuditEntry[] };
+    expect(global.entries.map((e) => `${e.actor.id} ${(e.payload as { reason: string }).reason}`)).toContain("root@platform no legacy shells anywhere");
     const bad = await api(`/v1/audit?from=yesterday`, { token: auditor });
     expect(bad.status).toBe(400);
     expect(bad.headers.get("content-type")).toContain("application/problem+json");

@@ -14,7 +14,7 @@ import { recordRead } from "../audit-reads.ts";
 import { requireRole, type AppEnv } from "../auth-middleware.ts";
 import { readJson } from "../body.ts";
 import { problem } from "../problem.ts";
-import { registryStub } from "../stubs.ts";
+import { GLOBAL_SCOPE_TENANT, registryStub } from "../stubs.ts";
 import { decodeCursor } from "../../../durable-objects/tenant-registry.ts";
 
 export const auditRoutes = new Hono<AppEnv>();
@@ -44,12 +44,18 @@ const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-function parseQuery(c: Context<AppEnv>): z.output<typeof auditQuery> | Response {
+/**
+ * The query, and whose trail it reads: the caller's tenant, or — for the platform tenant's
+ * auditors and admins only — the deployment's own trail (`tenant=__global__`: global policy changes).
+ */
+function parseQuery(c: Context<AppEnv>): (z.output<typeof auditQuery> & { tenant: string }) | Response {
   const q = auditQuery.safeParse(c.req.query());
   if (!q.success) return problem(c, 400, "Bad Request", "invalid query", q.error.issues.map((i) => ({ path: i.path.join(".") || "(query)", message: i.message })));
-  const tenant = c.get("principal").tenant;
-  if (q.data.tenant && q.data.tenant !== tenant) return problem(c, 403, "Forbidden", `your token is for tenant ${tenant}; the audit trail of another tenant is not visible to it`);
-  return q.data;
+  const own = c.get("principal").tenant;
+  const wanted = q.data.tenant ?? own;
+  const platform = c.env.PLATFORM_TENANT || "platform";
+  if (wanted !== own && !(wanted === GLOBAL_SCOPE_TENANT && own === platform)) return problem(c, 403, "Forbidden", `your token is for tenant ${own}; the audit trail of another tenant is not visible to it`);
+  return { ...q.data, tenant: wanted };
 }
 
 function entryQuery(tenant: string, q: z.output<typeof auditQuery>, after?: EntryQuery["after"]): EntryQuery {
@@ -69,7 +75,7 @@ auditRoutes.get("/", requireRole("auditor", "admin"), async (c) => {
     if (!parts || parts.length !== 3) return problem(c, 400, "Bad Request", "cursor is not one this API returned");
     after = [Number(parts[0]), String(parts[1]), Number(parts[2])];
   }
-  const tenant = c.get("principal").tenant;
+  const tenant = q.tenant;
   let entries: AuditEntry[];
   try {
     entries = await auditStore(c.env).entries(entryQuery(tenant, q, after));
@@ -86,7 +92,7 @@ auditRoutes.get("/", requireRole("auditor", "admin"), async (c) => {
 auditRoutes.get("/export", requireRole("auditor", "admin"), async (c) => {
   const q = parseQuery(c);
   if (q instanceof Response) return q;
-  const tenant = c.get("principal").tenant;
+  const tenant = q.tenant;
   const store = auditStore(c.env);
   let keys: Awaited<ReturnType<typeof publicKeySet>>;
   try {
