@@ -60,6 +60,22 @@ Usage:
                                       list the decisions that would change
   warden replay FILE|-                re-run the interpreter over an events JSONL file (- = stdin) and check
                                       that every recorded decision is reproduced; needs no network
+  warden audit verify --file EXPORT.jsonl [--key FILE | --key-url URL] [--json] [--verbose]
+                                      offline: check an audit export's hash chains, seals and purge records.
+                                      The public key comes from --key (a JWK or JWKS file) or --key-url (default
+                                      $WARDEN_URL/.well-known/warden-audit-key); only when neither is reachable
+                                      is the export's own key line used (weaker: the report says so)
+  warden audit verify --db URL --tenant T [--stream S] [--db-token TOKEN] [--key FILE | --key-url URL]
+                                      the same, straight from the audit database (libSQL over HTTP; the token
+                                      defaults to $AUDIT_DB_TOKEN); reads only
+  warden audit export [--run R] [--from ISO] [--to ISO] [--type T] > FILE.jsonl
+                                      the tenant's audit trail as JSONL (entries, seals, purge records, key)
+  warden audit list [--run R] [--type T] [--from ISO] [--to ISO] [--limit N] [--cursor C] [--json]
+                                      audit entries as a table, oldest first
+  warden holds place --scope run|workflow|tenant --id ID --reason R
+                                      place a legal hold: nothing it covers is purged until it is released
+  warden holds release HOLD_ID --reason R
+  warden holds list
   warden help                         this text
 
 Environment:
@@ -70,8 +86,8 @@ Environment:
   WARDEN_DEV_VARS   path of the .dev.vars file holding WARDEN_JWT_SECRET
                     (default ./.dev.vars if present, else the repository's .dev.vars)
 
-Exit status: 0 success; 1 error (API problem, bad input, unreachable server, a failing policy test);
-2 replay diverged.
+Exit status: 0 success; 1 error (API problem, bad input, unreachable server, a failing policy test,
+problems found by \`audit verify\`); 2 replay diverged, or \`audit verify\` could not run (usage, no key).
 `;
 
 const TERMINAL = new Set(["completed", "failed", "halted", "needs_attention"]);
@@ -650,6 +666,217 @@ async function cmdPolicy([sub, ...rest]) {
   }
 }
 
+// ---------------------------------------------------------------- audit trail and legal holds
+
+/** Usage errors of `audit verify` exit 2 (1 means: problems were found). */
+function verifyArgs(argv, options, usage) {
+  try {
+    return args(argv, options, { usage });
+  } catch (err) {
+    throw new CliError(err.message, 2);
+  }
+}
+
+/** Public keys from a JWK or JWKS document; private parts are dropped. */
+function keysOf(doc, where) {
+  const list = doc && typeof doc === "object" && Array.isArray(doc.keys) ? doc.keys : doc && typeof doc === "object" && typeof doc.kty === "string" ? [doc] : null;
+  if (!list?.length || !list.every((k) => k && typeof k === "object" && typeof k.kty === "string")) throw new Error(`${where} is not a JWK or a JWK set ({ "keys": [...] })`);
+  return list.map(({ d: _d, ...pub }) => pub);
+}
+
+/**
+ * The trusted public keys: --key FILE, else --key-url (default the deployment's well-known
+ * address); the export's own key line only when neither is reachable, and the report says so.
+ */
+async function trustedKeys(values, exportKeys = async () => null) {
+  if (values.key !== undefined) {
+    let doc;
+    try {
+      doc = JSON.parse(readFileSync(resolve(values.key), "utf8"));
+    } catch (err) {
+      throw new CliError(`cannot read --key ${values.key}: ${err.code === "ENOENT" ? "no such file" : err.message}`, 2);
+    }
+    try {
+      return { keys: keysOf(doc, values.key), source: `--key ${values.key}`, trusted: true };
+    } catch (err) {
+      throw new CliError(err.message, 2);
+    }
+  }
+  const url = values["key-url"] ?? `${baseUrl()}/.well-known/warden-audit-key`;
+  let why;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (res.ok) return { keys: keysOf(await res.json(), url), source: url, trusted: true };
+    why = `HTTP ${res.status}`;
+  } catch (err) {
+    why = err.cause?.code ?? err.cause?.message ?? err.message;
+  }
+  const fromExport = await exportKeys();
+  if (fromExport?.length) {
+    return { keys: fromExport, source: `the export itself (${url} was not reachable: ${why}) — weaker: whoever altered the export could have replaced its key too`, trusted: false };
+  }
+  throw new CliError(`no trusted public key: ${url} was not reachable (${why}); give the key with --key FILE or --key-url URL`, 2);
+}
+
+const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
+
+function printVerifyReport(report, { source, keys, seconds, json, verbose }) {
+  const entriesPerS = seconds > 0 ? Math.round(report.entries / seconds) : null;
+  if (json) return print({ ...report, source, key: { source: keys.source, trusted: keys.trusted, kids: keys.keys.map((k) => k.kid ?? null) }, seconds: +seconds.toFixed(3), entriesPerS });
+  const out = [`audit verify: ${source}`, `  key: ${keys.source}${keys.keys.some((k) => k.kid) ? ` (kid ${keys.keys.map((k) => k.kid).filter(Boolean).join(", ")})` : ""}`];
+  out.push(`  ${fmtInt(report.streams)} streams, ${fmtInt(report.entries)} entries, ${fmtInt(report.seals)} seals, ${fmtInt(report.purges)} purge records`);
+  if (report.problems.length) {
+    out.push(`  ${report.problems.length} problem${report.problems.length === 1 ? "" : "s"}:`);
+    for (const p of report.problems) out.push(`    ${p.kind.padEnd(18)} ${p.message}`);
+  }
+  if (report.info.length) {
+    const counts = new Map();
+    for (const i of report.info) counts.set(i.kind, (counts.get(i.kind) ?? 0) + 1);
+    if (verbose || report.info.length <= 10) for (const i of report.info) out.push(`  note: ${i.kind}: ${i.message}`);
+    else out.push(`  notes: ${[...counts].map(([k, n]) => `${k} ×${n}`).join(", ")} (--verbose lists them)`);
+  }
+  if (!keys.trusted) out.push("  warning: the key came from the export itself, not from a trusted source");
+  out.push(`  ${report.ok ? "OK" : "FAILED"}: verified ${fmtInt(report.entries)} entries in ${seconds.toFixed(2)} s${entriesPerS !== null ? ` (${fmtInt(entriesPerS)} entries/s)` : ""}`);
+  process.stdout.write(`${out.join("\n")}\n`);
+}
+
+/** Entries, seals and purge records of a tenant (or one stream) straight from the audit database; reads only. */
+async function readAuditDb(url, authToken, tenant, stream, digestEntry) {
+  const { createClient } = await import("@libsql/client/web");
+  const { rowToEntry, rowToPurge, rowToSeal } = await importTs("../src/audit/audit-rows.ts");
+  const client = createClient({ url, authToken: authToken || undefined });
+  try {
+    const filter = stream !== undefined ? "tenant = ? AND stream = ?" : "tenant = ?";
+    const base = stream !== undefined ? [tenant, stream] : [tenant];
+    const digests = [];
+    let after = ["", 0];
+    for (;;) {
+      const r = await client.execute({ sql: `SELECT * FROM audit_entries WHERE ${filter} AND (stream > ? OR (stream = ? AND seq > ?)) ORDER BY stream, seq LIMIT 5000`, args: [...base, after[0], after[0], after[1]] });
+      for (const row of r.rows) digests.push(digestEntry(rowToEntry(row)));
+      if (r.rows.length < 5000) break;
+      const last = r.rows[r.rows.length - 1];
+      after = [String(last.stream), Number(last.seq)];
+    }
+    const seals = (await client.execute({ sql: `SELECT * FROM audit_seals WHERE ${filter} ORDER BY stream, seq`, args: base })).rows.map(rowToSeal);
+    const purges = (await client.execute({ sql: `SELECT * FROM audit_purges WHERE ${filter} ORDER BY stream, from_seq`, args: base })).rows.map(rowToPurge);
+    return { digests, seals, purges };
+  } catch (err) {
+    throw new CliError(`cannot read the audit database at ${url}: ${err.cause?.message ?? err.message}`, 2);
+  } finally {
+    client.close();
+  }
+}
+
+async function cmdAuditVerify(argv) {
+  const usage = "warden audit verify (--file EXPORT.jsonl | --db URL --tenant T [--stream S] [--db-token TOKEN]) [--key FILE | --key-url URL] [--json] [--verbose]";
+  const { values } = verifyArgs(argv, { file: { type: "string" }, db: { type: "string" }, "db-token": { type: "string" }, tenant: { type: "string" }, stream: { type: "string" }, key: { type: "string" }, "key-url": { type: "string" }, json: { type: "boolean" }, verbose: { type: "boolean" } }, usage);
+  if ((values.file === undefined) === (values.db === undefined)) throw new CliError(`give either --file or --db\nusage: ${usage}`, 2);
+  if (values.key !== undefined && values["key-url"] !== undefined) throw new CliError(`give --key or --key-url, not both\nusage: ${usage}`, 2);
+  if (values.db !== undefined && !values.tenant) throw new CliError(`--db needs --tenant\nusage: ${usage}`, 2);
+  if (values.file !== undefined && (values.tenant !== undefined || values.stream !== undefined || values["db-token"] !== undefined)) throw new CliError(`--tenant, --stream and --db-token go with --db\nusage: ${usage}`, 2);
+  const { verifyDigests, digestEntry } = await importTs("../src/audit/verify.ts");
+  const started = performance.now();
+  let input;
+  let keys;
+  let source;
+  const lineProblems = [];
+  if (values.file !== undefined) {
+    const { readExportFile } = await importTs("../src/audit/export-lines.ts");
+    const file = resolve(values.file);
+    if (!existsSync(file)) throw new CliError(`cannot read ${values.file}: no such file`, 2);
+    // the key is fetched while the file is read
+    const parsing = readExportFile(file);
+    parsing.catch(() => undefined);
+    let exported;
+    try {
+      keys = await trustedKeys(values, async () => (await parsing).keys);
+      exported = await parsing;
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(`cannot read ${values.file}: ${err.message}`, 2);
+    }
+    for (const e of exported.errors) lineProblems.push({ stream: "(export)", kind: "malformed", message: `line ${e.line}: ${e.message}` });
+    input = exported;
+    source = values.file;
+  } else {
+    keys = await trustedKeys(values);
+    input = await readAuditDb(values.db, values["db-token"] ?? process.env.AUDIT_DB_TOKEN, values.tenant, values.stream, digestEntry);
+    source = `${values.db} tenant ${values.tenant}${values.stream !== undefined ? ` stream ${values.stream}` : ""}`;
+  }
+  const report = await verifyDigests({ digests: input.digests, seals: input.seals, purges: input.purges, publicKeys: keys.keys });
+  if (lineProblems.length) {
+    report.problems.unshift(...lineProblems);
+    report.ok = false;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  printVerifyReport(report, { source, keys, seconds, json: values.json, verbose: values.verbose });
+  if (!report.ok) process.exitCode = 1;
+}
+
+/** Query string of the options that were given (ISO dates are passed on as given). */
+function query(values, names) {
+  const q = new URLSearchParams(Object.entries(values).filter(([k, v]) => names.includes(k) && v !== undefined));
+  return q.size ? `?${q}` : "";
+}
+
+async function cmdAudit([sub, ...rest]) {
+  switch (sub) {
+    case "verify":
+      return cmdAuditVerify(rest);
+    case "export": {
+      const usage = "warden audit export [--run R] [--from ISO] [--to ISO] [--type T] > FILE.jsonl";
+      const { values } = args(rest, { run: { type: "string" }, from: { type: "string" }, to: { type: "string" }, type: { type: "string" } }, { usage });
+      const res = await api("GET", `/v1/audit/export${query(values, ["run", "from", "to", "type"])}`);
+      for await (const chunk of res.body) process.stdout.write(chunk);
+      return;
+    }
+    case "list": {
+      const usage = "warden audit list [--run R] [--type T] [--from ISO] [--to ISO] [--limit N] [--cursor C] [--json]";
+      const opts = { run: { type: "string" }, type: { type: "string" }, from: { type: "string" }, to: { type: "string" }, limit: { type: "string" }, cursor: { type: "string" }, json: { type: "boolean" } };
+      const { values } = args(rest, opts, { usage });
+      const page = await apiJson("GET", `/v1/audit${query(values, ["run", "type", "from", "to", "limit", "cursor"])}`);
+      if (values.json) return print(page);
+      const entries = Array.isArray(page.entries) ? page.entries : [];
+      if (!entries.length) process.stdout.write("no audit entries\n");
+      else {
+        const rows = [["at", "entry", "type", "actor", "run"]];
+        for (const e of entries) rows.push([typeof e.at === "number" ? new Date(e.at).toISOString() : String(e.at ?? "-"), e.id ?? `${e.stream}/${e.seq}`, e.type ?? "-", e.actor ? `${e.actor.kind}:${e.actor.id}` : "-", e.runId ?? "-"]);
+        process.stdout.write(`${table(rows)}\n`);
+      }
+      if (page.next) process.stdout.write(`\nmore: warden audit list … --cursor ${page.next}\n`);
+      return;
+    }
+    default:
+      throw new CliError(`unknown command "audit ${sub ?? ""}"; try \`warden help\``);
+  }
+}
+
+const HOLD_SCOPES = ["run", "workflow", "tenant"];
+
+async function cmdHolds([sub, ...rest]) {
+  switch (sub) {
+    case "place": {
+      const usage = "warden holds place --scope run|workflow|tenant --id ID --reason R";
+      const { values } = args(rest, { scope: { type: "string" }, id: { type: "string" }, reason: { type: "string" } }, { usage });
+      if (!HOLD_SCOPES.includes(values.scope)) throw new CliError(`--scope must be one of ${HOLD_SCOPES.join(", ")}\nusage: ${usage}`);
+      if (!values.id) throw new CliError(`--id is required\nusage: ${usage}`);
+      if (!values.reason?.trim()) throw new CliError(`a legal hold needs a reason: --reason R\nusage: ${usage}`);
+      return print(await apiJson("POST", "/v1/holds", { body: JSON.stringify({ scope: values.scope, id: values.id, reason: values.reason }) }));
+    }
+    case "release": {
+      const usage = "warden holds release HOLD_ID --reason R";
+      const { positionals, values } = args(rest, { reason: { type: "string" } }, { min: 1, usage });
+      if (!values.reason?.trim()) throw new CliError(`releasing a hold needs a reason: --reason R\nusage: ${usage}`);
+      return print(await apiJson("POST", `/v1/holds/${encodeURIComponent(positionals[0])}/release`, { body: JSON.stringify({ reason: values.reason }) }));
+    }
+    case "list":
+      args(rest, {}, { usage: "warden holds list" });
+      return print(await apiJson("GET", "/v1/holds"));
+    default:
+      throw new CliError(`unknown command "holds ${sub ?? ""}"; try \`warden help\``);
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(argv) {
@@ -679,6 +906,11 @@ async function main(argv) {
       return cmdPolicy(rest);
     case "replay":
       return cmdReplay(rest);
+    case "audit":
+      return cmdAudit(rest);
+    case "holds":
+    case "hold":
+      return cmdHolds(rest);
     default:
       throw new CliError(`unknown command "${cmd}"; try \`warden help\``);
   }

@@ -8,7 +8,7 @@
  * one entry's hash and keeps only what the chain checks need (the entry itself only when its
  * hash does not recompute, to tell a moved entry from an edited one); `verifyDigests` checks
  * the chains, seals and purges. `verifyAudit` does both. Pure but for the signature checks
- * (async WebCrypto, via seal.ts), which run while the hashes are computed.
+ * (async WebCrypto, via seal.ts, loaded on first use), which run while the hashes are computed.
  *
  * What can be detected: any change to a hashed field, a deleted or inserted entry, entries moved
  * to other seqs, a rewritten chain up to a seal, a seal or purge record not signed by a trusted
@@ -18,7 +18,6 @@ import type { JWK } from "jose";
 import { canonicalJson } from "../engine/canonical-json.ts";
 import { bodyOf, GENESIS_HASH, sha256HexSync, type AuditEntry } from "./audit-entry.ts";
 import type { PurgeRecord, SealRecord } from "./audit-rows.ts";
-import { checkSignature, purgeStatement, sealStatement } from "./seal.ts";
 
 export type ProblemKind =
   | "edited"
@@ -130,7 +129,7 @@ function sortedJson(v: unknown): unknown {
       let values: unknown[] | undefined;
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i];
-        if (isIndexKey(k)) throw SLOW;
+        if (isIndexKey(k) || k === "__proto__") throw SLOW;
         if (i > 0 && !(keys[i - 1] < k)) sorted = false;
         const x = o[k];
         const y = sortedJson(x);
@@ -245,7 +244,10 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 }
 
 /** Null when `jws` signs `statement` under a trusted key with the record's kid, else why not. */
-async function trustedSignature(keys: JWK[], kid: string, jws: string, statement: Record<string, unknown>): Promise<string | null> {
+/** seal.ts (and jose) loaded on first use: the export reader's worker threads, which only hash, never load it. */
+let sealModule: Promise<typeof import("./seal.ts")> | undefined;
+
+async function trustedSignature(keys: JWK[], kid: string, jws: string, statement: () => Promise<Record<string, unknown>>): Promise<string | null> {
   if (typeof jws !== "string") return "it has no signature";
   let candidates = keys.filter((k) => k.kid === kid);
   if (!candidates.length) candidates = keys.filter((k) => k.kid === undefined);
@@ -255,18 +257,19 @@ async function trustedSignature(keys: JWK[], kid: string, jws: string, statement
   }
   let reason: string | null = "no key";
   for (const k of candidates) {
-    reason = await checkSignature(k, jws, statement);
+    reason = await (await (sealModule ??= import("./seal.ts"))).checkSignature(k, jws, await statement());
     if (reason === null) return null;
   }
   return reason;
 }
 
-function checkSignatures(seals: SealRecord[], purges: PurgeRecord[], keys: JWK[]): Promise<SignatureResults> {
-  const run = async (): Promise<SignatureResults> => ({
-    seals: await mapLimit(seals, 32, (s) => trustedSignature(keys, s.kid, s.jws, sealStatement(s))),
-    purges: await mapLimit(purges, 32, (p) => trustedSignature(keys, p.kid, p.jws, purgeStatement(p))),
-  });
-  return run();
+async function checkSignatures(seals: SealRecord[], purges: PurgeRecord[], keys: JWK[]): Promise<SignatureResults> {
+  const seal = async () => (sealModule ??= import("./seal.ts"));
+  const [s, p] = await Promise.all([
+    mapLimit(seals, 128, (x) => trustedSignature(keys, x.kid, x.jws, async () => (await seal()).sealStatement(x))),
+    mapLimit(purges, 32, (x) => trustedSignature(keys, x.kid, x.jws, async () => (await seal()).purgeStatement(x))),
+  ]);
+  return { seals: s, purges: p };
 }
 
 // ---------------------------------------------------------------- the checks
@@ -276,7 +279,11 @@ export async function verifyAudit(input: VerifyInput): Promise<VerifyReport> {
   const signatures = checkSignatures(input.seals, input.purges, input.publicKeys);
   signatures.catch(() => undefined);
   const digests = new Array<EntryDigest>(input.entries.length);
-  for (let i = 0; i < input.entries.length; i++) digests[i] = digestEntry(input.entries[i]);
+  for (let i = 0; i < input.entries.length; i++) {
+    digests[i] = digestEntry(input.entries[i]);
+    // let the signature checks (WebCrypto, on the thread pool) move on meanwhile
+    if ((i & 4095) === 4095) await new Promise((done) => (typeof setImmediate === "function" ? setImmediate(done) : setTimeout(done, 0)));
+  }
   return verifyDigests({ digests, seals: input.seals, purges: input.purges, publicKeys: input.publicKeys }, signatures);
 }
 
@@ -427,7 +434,7 @@ function checkStream(
   }
   for (const [a, b] of runs(missing)) {
     const beyond = b > lastPresent && b > prefixEnd ? ` (seal ${stream}@${maxSealed} shows the stream reached seq ${maxSealed})` : "";
-    add(a, "gap", `${entriesWord(a, b)} missing and no purge record covers ${a === b ? "it" : "them"}${beyond}`);
+    add(a, "gap", `${a === b ? `entry ${a} of ${stream} is` : `entries ${a}–${b} of ${stream} are`} missing and no purge record covers ${a === b ? "it" : "them"}${beyond}`);
   }
 
   // --- each entry: id, content, link to its predecessor
