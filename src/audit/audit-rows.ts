@@ -52,6 +52,12 @@ export function entryToRow(e: AuditEntry): AuditEntryRow {
   };
 }
 
+/** The row as a JSON array in ENTRY_COLUMNS order: what the outbox keeps and the shipper sends. */
+export function entryToRowJson(e: AuditEntry): string {
+  const r = entryToRow(e);
+  return JSON.stringify(ENTRY_COLUMNS.map((c) => r[c]));
+}
+
 /** A row read back (libSQL may hand integers back as numbers or bigints). A payload that is not JSON is kept as its text, so the hash check reports it. */
 export function rowToEntry(r: Record<string, unknown>): AuditEntry {
   const wid = r.workflow_id as string | null;

@@ -19,17 +19,17 @@ export interface ShipResult {
 export async function shipAuditOutbox(outbox: AuditOutboxStore, store: () => AuditStore, hooks: { shipped?: () => void } = {}): Promise<ShipResult> {
   let shipped = 0;
   for (;;) {
-    const { lastId, entries } = outbox.pending(SHIP_BATCH);
-    if (!entries.length) return { shipped, retryAt: null };
+    const { lastId, rows } = outbox.pending(SHIP_BATCH);
+    if (!rows.length) return { shipped, retryAt: null };
     try {
-      await store().insertEntries(entries);
+      await store().insertRows(rows);
     } catch (err) {
       const error = (err as Error).message;
       return { shipped, retryAt: outbox.failed(Date.now(), error), error };
     }
     hooks.shipped?.();
     outbox.acknowledge(lastId);
-    shipped += entries.length;
+    shipped += rows.length;
   }
 }
 

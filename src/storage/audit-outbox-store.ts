@@ -5,6 +5,7 @@
  * the event and its audit entry are committed together or not at all.
  */
 import { extendChain, EMPTY_HEAD, type AuditEntry, type AuditRecord, type ChainHead } from "../audit/audit-entry.ts";
+import { entryToRowJson } from "../audit/audit-rows.ts";
 
 export const SHIP_BASE_MS = 500;
 export const SHIP_MAX_BACKOFF_MS = 15_000;
@@ -19,7 +20,7 @@ export class AuditOutboxStore {
     if (!exists) {
       sql.exec(
         `CREATE TABLE IF NOT EXISTS audit_head (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL);
-         CREATE TABLE IF NOT EXISTS audit_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS audit_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, row TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS audit_ship (k INTEGER PRIMARY KEY CHECK (k = 1), attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, last_error TEXT);
          INSERT OR IGNORE INTO audit_ship (k, attempts, next_at) VALUES (1, 0, 0);`,
       );
@@ -51,7 +52,8 @@ export class AuditOutboxStore {
     const out: AuditEntry[] = [];
     for (const [stream, list] of byStream) {
       const { entries, head } = extendChain(this.head(stream), list);
-      for (const e of entries) this.sql.exec(`INSERT INTO audit_outbox (entry) VALUES (?)`, JSON.stringify(e));
+      // stored as the database row it becomes (a JSON array in column order): shipping is a concatenation
+      for (const e of entries) this.sql.exec(`INSERT INTO audit_outbox (row) VALUES (?)`, entryToRowJson(e));
       this.sql.exec(`INSERT INTO audit_head (stream, seq, hash) VALUES (?, ?, ?) ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, stream, head.seq, head.hash);
       this.heads.set(stream, head);
       out.push(...entries);
@@ -63,10 +65,18 @@ export class AuditOutboxStore {
     this.heads.clear();
   }
 
-  /** The oldest queued entries, in the order they were chained. */
-  pending(limit: number): { lastId: number; entries: AuditEntry[] } {
-    const rows = this.sql.exec<{ id: number; entry: string }>(`SELECT id, entry FROM audit_outbox ORDER BY id LIMIT ?`, limit).toArray();
-    return { lastId: rows.length ? rows[rows.length - 1].id : 0, entries: rows.map((r) => JSON.parse(r.entry) as AuditEntry) };
+  /** The oldest queued entries as database rows (JSON arrays), in the order they were chained: at most `limit` rows and about `maxChars` characters (at least one row). */
+  pending(limit: number, maxChars = 4_000_000): { lastId: number; rows: string[] } {
+    const out: string[] = [];
+    let lastId = 0;
+    let chars = 0;
+    for (const r of this.sql.exec<{ id: number; row: string }>(`SELECT id, row FROM audit_outbox ORDER BY id LIMIT ?`, limit)) {
+      if (out.length && chars + r.row.length > maxChars) break;
+      out.push(r.row);
+      lastId = r.id;
+      chars += r.row.length;
+    }
+    return { lastId, rows: out };
   }
 
   /** The audit database has them: forget everything up to lastId and reset the backoff. */
