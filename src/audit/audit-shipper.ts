@@ -50,7 +50,8 @@ export class AuditShipping {
   constructor(opts: { outbox: AuditOutboxStore; ctx: DurableObjectState; store: () => AuditStore; retry: (at: number | null) => void; hooks?: { shipped?: () => void } }) {
     this.outbox = opts.outbox;
     this.ctx = opts.ctx;
-    this.store = opts.store;
+    let store: AuditStore | undefined;
+    this.store = () => (store ??= opts.store()); // one client for the object's lifetime
     this.retry = opts.retry;
     this.hooks = opts.hooks ?? {};
   }

@@ -53,15 +53,21 @@ export class AuditStore {
   readonly db: LibSQLDatabase;
   private migrated: Promise<void> | null = null;
 
-  constructor(client: Client) {
+  private readonly url: string;
+
+  constructor(client: Client, url = "") {
     this.client = client;
+    this.url = url;
     this.db = drizzle(client);
   }
 
-  /** Applies missing migrations (once per instance; retried after a failure). */
+  /** Applies missing migrations (once per isolate and database; retried after a failure). */
   ready(): Promise<void> {
+    if (this.url && migratedUrls.has(this.url)) return Promise.resolve();
     this.migrated ??= migrate(this.client).then(
-      () => undefined,
+      () => {
+        if (this.url) migratedUrls.add(this.url);
+      },
       (err: unknown) => {
         this.migrated = null;
         throw err;
@@ -233,16 +239,17 @@ export async function migrate(client: Client): Promise<string[]> {
   return applied;
 }
 
-const stores = new Map<string, AuditStore>();
+/** Databases this isolate has already brought up to date (plain strings: nothing here belongs to one request or object). */
+const migratedUrls = new Set<string>();
 
-/** The audit store for this deployment (one client per isolate). */
+/**
+ * An audit store for the caller's own execution context. Workers forbid an I/O object (a pending
+ * fetch, a promise's resolver) made for one Durable Object or request from being used by another,
+ * so each object and each request holds its own client; only the "migrations applied" fact is
+ * shared across the isolate.
+ */
 export function auditStore(env: AuditDbEnv): AuditStore {
   const url = env.AUDIT_DB_URL;
   if (!url) throw new Error("AUDIT_DB_URL is not set: the audit trail has nowhere to go");
-  let s = stores.get(url);
-  if (!s) {
-    s = new AuditStore(createClient({ url, authToken: env.AUDIT_DB_TOKEN || undefined }));
-    stores.set(url, s);
-  }
-  return s;
+  return new AuditStore(createClient({ url, authToken: env.AUDIT_DB_TOKEN || undefined }), url);
 }
