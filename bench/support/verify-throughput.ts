@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { canonicalJson } from "../../src/engine/canonical-json.ts";
 import { EMPTY_HEAD, extendChain, type AuditEntry, type AuditRecord } from "../../src/audit/audit-entry.ts";
-import type { PurgeRecord, SealRecord } from "../../src/audit/audit-rows.ts";
+import { entryExportLine, type PurgeRecord, type SealRecord } from "../../src/audit/audit-rows.ts";
 import { generateSigningKeySecret, signingKey, signPurge, signSeal } from "../../src/audit/seal.ts";
 import { verifyAudit } from "../../src/audit/verify.ts";
 
@@ -111,9 +111,11 @@ export async function buildExport(dir: string, entries = 200_000, streams = Math
   }
   const file = join(dir, "export.jsonl");
   const out = createWriteStream(file);
-  const write = (line: unknown) => (out.write(`${JSON.stringify(line)}\n`) ? undefined : new Promise<void>((done) => out.once("drain", () => done())));
+  const writeText = (text: string) => (out.write(`${text}\n`) ? undefined : new Promise<void>((done) => out.once("drain", () => done())));
+  const write = (line: unknown) => writeText(JSON.stringify(line));
   await write({ kind: "key", jwk: key.publicJwk });
-  for (const e of all) await write({ kind: "entry", ...e });
+  // exactly as GET /v1/audit/export writes them
+  for (const e of all) await writeText(entryExportLine(e));
   for (const s of seals) await write({ kind: "seal", ...s });
   for (const p of purges) await write({ kind: "purge", ...p });
   await new Promise<void>((done, fail) => out.end((err?: Error | null) => (err ? fail(err) : done())));

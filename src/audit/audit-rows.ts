@@ -4,7 +4,7 @@
  */
 import { canonicalJson } from "../engine/canonical-json.ts";
 import type { JWK } from "jose";
-import type { ActorKind, AuditEntry } from "./audit-entry.ts";
+import { bodyOf, type ActorKind, type AuditEntry } from "./audit-entry.ts";
 
 export interface AuditEntryRow {
   id: string;
@@ -125,3 +125,15 @@ export function rowToPurge(r: Record<string, unknown>): PurgeRecord {
 
 /** One line of an export: `{"kind":"entry"|"seal"|"purge"|"key", ...}`. */
 export type ExportLine = ({ kind: "entry" } & AuditEntry) | ({ kind: "seal" } & SealRecord) | ({ kind: "purge" } & PurgeRecord) | { kind: "key"; jwk: JWK };
+
+/** How an export's entry line begins; the entry's canonical body (less its opening brace) follows. */
+export const ENTRY_LINE_HEAD = '{"kind":"entry","hash":"';
+
+/**
+ * One entry as an export line: the hash first, then the rest of the entry's canonical JSON,
+ * exactly the text the hash was computed over, so a verifier can hash it without re-serializing.
+ * It is still an ordinary JSON object with every field of the entry.
+ */
+export function entryExportLine(e: AuditEntry): string {
+  return `${ENTRY_LINE_HEAD}${e.hash}",${canonicalJson(bodyOf(e)).slice(1)}`;
+}

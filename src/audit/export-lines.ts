@@ -10,6 +10,9 @@
 import type { JWK } from "jose";
 import type { AuditEntry } from "./audit-entry.ts";
 import type { PurgeRecord, SealRecord } from "./audit-rows.ts";
+import { canonicalJson } from "../engine/canonical-json.ts";
+import { createHash } from "node:crypto";
+import { ENTRY_LINE_HEAD } from "./audit-rows.ts";
 import { digestEntry, type EntryDigest } from "./verify.ts";
 
 export interface LineError {
@@ -109,6 +112,66 @@ export function parseExportLine(text: string): Parsed {
   }
 }
 
+const ENTRY_HEAD = ENTRY_LINE_HEAD;
+const BODY_AT = ENTRY_HEAD.length + 64 + 2; // past the hash's closing quote and comma
+const SUFFIX_KEYS = ["policyHash", "prevHash", "redactions", "retainUntil", "runId", "seq", "stream", "tenant", "type", "workflow"];
+
+/** `text` parsed as an object with exactly `keys`, in that order; else null. */
+function objectWithKeys(text: string, keys: string[]): Record<string, unknown> | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const got = Object.keys(o);
+  if (got.length !== keys.length || got.some((k, i) => k !== keys[i])) return null;
+  return o;
+}
+
+const HEAD_BYTES = Buffer.from(ENTRY_HEAD);
+const OPEN_BRACE = Buffer.from("{");
+const QUOTE = 34;
+const COMMA = 44;
+const CLOSE_BRACE = 125;
+
+/**
+ * The fast path for an entry line as the export writes it: `{"kind":"entry","hash":H,` followed
+ * by the rest of the entry's canonical JSON — exactly the bytes H was computed over. The body is
+ * hashed as it stands in the file, without decoding or parsing it; then only its small tail
+ * (policyHash … workflow) is parsed, accepted only as an object with exactly those keys (a key
+ * found inside the payload would leave a brace unbalanced), and the id must read
+ * `${stream}/${seq}` just before the payload. Anything else (another layout, a hash that does
+ * not match, an odd field, a wrong id) returns null and the line takes the full path, which says
+ * precisely what is wrong. The bytes are `buf[start, end)`, without the newline.
+ */
+export function fastEntryDigestBytes(buf: Buffer, start: number, end: number): EntryDigest | null {
+  const bodyAt = start + BODY_AT;
+  if (end - bodyAt < 2 || buf[bodyAt - 2] !== QUOTE || buf[bodyAt - 1] !== COMMA || buf[end - 1] !== CLOSE_BRACE) return null;
+  if (buf.compare(HEAD_BYTES, 0, HEAD_BYTES.length, start, start + HEAD_BYTES.length) !== 0) return null;
+  const hash = buf.toString("latin1", start + HEAD_BYTES.length, bodyAt - 2);
+  if (createHash("sha256").update(OPEN_BRACE).update(buf.subarray(bodyAt, end)).digest("hex") !== hash) return null;
+  const tailAt = buf.lastIndexOf(',"policyHash":', end - 1);
+  if (tailAt <= bodyAt) return null;
+  const tail = objectWithKeys(`{${buf.toString("utf8", tailAt + 1, end)}`, SUFFIX_KEYS);
+  if (!tail) return null;
+  const { stream, seq, prevHash } = tail;
+  if (!isStr(stream) || !isSeq(seq) || !isStr(prevHash)) return null;
+  // the payload runs from the id to the tail; an id other than `${stream}/${seq}` takes the full path, which names it
+  const idMember = `,"id":${JSON.stringify(`${stream}/${seq}`)},"payload":`;
+  const payloadAt = buf.indexOf(idMember, bodyAt);
+  if (payloadAt < 0 || payloadAt + Buffer.byteLength(idMember) > tailAt) return null;
+  return { stream, seq, prevHash, hash, ok: true };
+}
+
+/** `fastEntryDigestBytes` for a line held as text. */
+export function fastEntryDigest(text: string): EntryDigest | null {
+  const buf = Buffer.from(text);
+  return fastEntryDigestBytes(buf, 0, buf.length);
+}
+
 /** Collects lines as they come; `digest` keeps entry digests instead of whole entries. */
 class Collector {
   readonly out: DigestedExport & { entries: AuditEntry[] } = { entries: [], digests: [], seals: [], purges: [], keys: [], errors: [], lines: 0 };
@@ -116,6 +179,20 @@ class Collector {
 
   constructor(digest: boolean) {
     this.digest = digest;
+  }
+
+  /** One line of a file, as bytes `buf[start, end)` without its newline (digesting collectors try the fast path first). */
+  lineBytes(buf: Buffer, start: number, end: number): void {
+    if (end > start && buf[end - 1] === 13) end--;
+    if (this.digest) {
+      const fast = fastEntryDigestBytes(buf, start, end);
+      if (fast) {
+        this.out.lines++;
+        this.out.digests.push(fast);
+        return;
+      }
+    }
+    this.line(buf.toString("utf8", start, end));
   }
 
   line(raw: string): void {
@@ -163,28 +240,28 @@ async function digestRange(path: string, start: number, end: number): Promise<Di
   const c = new Collector(true);
   const fd = openSync(path, "r");
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let carry = "";
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let have = 0; // bytes of an unfinished line carried at the start of buf
     for (let pos = start; pos < end; ) {
-      const n = readSync(fd, buf, 0, Math.min(CHUNK, end - pos), pos);
+      if (have === buf.length) {
+        // a line longer than the buffer: grow it
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, have, Math.min(buf.length - have, end - pos), pos);
       if (n <= 0) break;
       pos += n;
-      // split at the last newline so no UTF-8 sequence (and no line) is cut
-      const cut = pos < end ? buf.lastIndexOf(10, n - 1) : n - 1;
-      if (cut < 0) {
-        carry += buf.toString("utf8", 0, n);
-        continue;
-      }
-      const text = carry + buf.toString("utf8", 0, cut + 1);
-      carry = buf.toString("utf8", cut + 1, n);
+      const filled = have + n;
       let from = 0;
-      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
-        c.line(text.slice(from, nl));
+      for (let nl = buf.indexOf(10, from); nl >= 0 && nl < filled; nl = buf.indexOf(10, from)) {
+        c.lineBytes(buf, from, nl);
         from = nl + 1;
       }
-      if (from < text.length) c.line(text.slice(from));
+      buf.copy(buf, 0, from, filled);
+      have = filled - from;
     }
-    if (carry) c.line(carry);
+    if (have) c.lineBytes(buf, 0, have);
   } finally {
     closeSync(fd);
   }

@@ -6,10 +6,10 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bodyOf, EMPTY_HEAD, entryHash, extendChain, type AuditEntry, type AuditRecord } from "../../src/audit/audit-entry.ts";
-import type { PurgeRecord, SealRecord } from "../../src/audit/audit-rows.ts";
-import { parseExport } from "../../src/audit/export-lines.ts";
+import { entryExportLine, type PurgeRecord, type SealRecord } from "../../src/audit/audit-rows.ts";
+import { fastEntryDigest, parseExport } from "../../src/audit/export-lines.ts";
 import { generateSigningKeySecret, signingKey, signPurge, signSeal, type SigningKey } from "../../src/audit/seal.ts";
-import { canonicalBody, verifyAudit, type VerifyReport } from "../../src/audit/verify.ts";
+import { canonicalBody, digestEntry, verifyAudit, type VerifyReport } from "../../src/audit/verify.ts";
 import { canonicalJson } from "../../src/engine/canonical-json.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -338,5 +338,58 @@ describe("parseExport", () => {
     expect(parsed.errors[2].message).toBe('unknown kind "mystery" (expected entry, seal, purge or key)');
     const r = await verifyAudit({ entries: parsed.entries, seals: parsed.seals, purges: parsed.purges, publicKeys: parsed.keys });
     expect(r.problems).toEqual([]);
+  });
+});
+
+describe("fastEntryDigest (the export's entry lines hashed as written)", () => {
+  const entryOf = (payload: unknown, extra: Partial<AuditRecord> = {}) => extendChain(EMPTY_HEAD, [{ ...record("run:fast", 1, payload), ...extra }]).entries[0];
+  const slow = (e: AuditEntry) => {
+    const { entry: _kept, ...d } = digestEntry(e);
+    return d;
+  };
+
+  it("agrees with the full path on every entry, whatever the payload holds", () => {
+    const tricky = fc.oneof(
+      fc.constant({ policyHash: "x", payload: { seq: 9 }, stream: "run:other" }),
+      fc.constant(',"policyHash":null,"prevHash":"'),
+      fc.constant({ "10": 1, "2": 2, é: "\u2028" }),
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), tricky), fc.string(), (payload, actorId) => {
+        const e = entryOf(payload, { actor: { kind: "user", id: actorId } });
+        const line = entryExportLine(e);
+        expect(JSON.parse(line)).toEqual({ kind: "entry", ...JSON.parse(canonicalJson(e)) });
+        expect(fastEntryDigest(line)).toEqual(slow(e));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("leaves every line it cannot vouch for to the full path", () => {
+    const e = entryOf({ claim: "c-1", amount: 120 });
+    const line = entryExportLine(e);
+    const cases = [
+      line.replace('"amount":120', '"amount":121'), // an edited payload no longer hashes
+      JSON.stringify({ kind: "entry", ...e }), // another layout
+      line.replace(',"at":', ',"extra":1,"at":'), // an odd field
+      line.replace('"workflow":', '"zz":1,"workflow":'),
+      line.slice(0, -1), // cut short
+    ];
+    for (const c of cases) expect(fastEntryDigest(c)).toBeNull();
+    // and the full path names the edit
+    const edited = parseExport(cases[0]).entries[0];
+    expect(digestEntry(edited).ok).toBe(false);
+  });
+
+  it("leaves an id that does not match its stream and seq to the full path, which names it", () => {
+    const e = entryOf("x");
+    const forged = { ...e, id: "run:fast/7" };
+    forged.hash = entryHash(forged);
+    expect(fastEntryDigest(entryExportLine(forged))).toBeNull();
+    expect(slow(forged).badId).toBe("run:fast/7");
+    // an id-like member inside the payload does not stand in for the entry's own
+    const decoy = { ...e, id: "run:fast/7", payload: { x: 1, id: "run:fast/1", payload: 2 } };
+    decoy.hash = entryHash(decoy);
+    expect(fastEntryDigest(entryExportLine(decoy))).toBeNull();
   });
 });

@@ -6,7 +6,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AuditEntry } from "../../audit/audit-entry.ts";
-import type { ExportLine } from "../../audit/audit-rows.ts";
+import { entryExportLine, type ExportLine } from "../../audit/audit-rows.ts";
 import { auditStore, type EntryQuery } from "../../audit/audit-store.ts";
 import { runStream } from "../../audit/run-audit.ts";
 import { publicKeySet } from "../../audit/seal.ts";
@@ -115,7 +115,7 @@ auditRoutes.get("/export", requireRole("auditor", "admin"), async (c) => {
           const page = await store.entries({ ...entryQuery(tenant, { ...q, limit: 1000 }, after), stream });
           for (const e of page) {
             streams.add(e.stream);
-            controller.enqueue(line({ kind: "entry", ...e }));
+            controller.enqueue(enc.encode(`${entryExportLine(e)}\n`));
           }
           if (page.length < 1000) break;
           const last = page[page.length - 1];
