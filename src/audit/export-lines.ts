@@ -10,7 +10,6 @@
 import type { JWK } from "jose";
 import type { AuditEntry } from "./audit-entry.ts";
 import type { PurgeRecord, SealRecord } from "./audit-rows.ts";
-import { canonicalJson } from "../engine/canonical-json.ts";
 import { createHash } from "node:crypto";
 import { ENTRY_LINE_HEAD } from "./audit-rows.ts";
 import { digestEntry, type EntryDigest } from "./verify.ts";
