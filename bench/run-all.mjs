@@ -4,6 +4,7 @@
  *   node bench/engine.ts              Warden in local workerd vs LangGraph JS (bench/results/engine.json)
  *   node bench/approvals.ts           runs parked on approvals: resume latency and holding cost (bench/results/approvals.json)
  *   node bench/policy.ts              policy decision latency: Warden vs naive CEL vs Cedar wasm (bench/results/policy.json)
+ *   node bench/audit.ts               audit shipping, lag under load, verification, redaction quality (bench/results/audit.json)
  * Arguments after `--` go to every benchmark (e.g. `npm run bench -- --quick`); `--only <name>` picks one.
  */
 import { spawnSync } from "node:child_process";
@@ -14,6 +15,7 @@ const benches = [
   { name: "engine", script: "bench/engine.ts" },
   { name: "approvals", script: "bench/approvals.ts" },
   { name: "policy", script: "bench/policy.ts" },
+  { name: "audit", script: "bench/audit.ts" },
 ];
 const args = process.argv.slice(2);
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;

@@ -24,8 +24,7 @@ import { RunLogStore, type StoredEventRow } from "../src/storage/run-log-store.t
 import { globalRegistryStub, registryStub } from "../src/api/stubs.ts";
 import { executeTool } from "../src/tools/execute-tool.ts";
 import { auditRecordForEvent } from "../src/audit/run-audit.ts";
-import { AuditShipping } from "../src/audit/audit-shipper.ts";
-import { auditStore } from "../src/audit/audit-store.ts";
+import { AuditShipping, auditWriterFor } from "../src/audit/audit-shipper.ts";
 import { AuditOutboxStore } from "../src/storage/audit-outbox-store.ts";
 import { parseHostMap } from "../src/tools/outbound.ts";
 
@@ -88,7 +87,7 @@ export class AgentRun extends DurableObject<Env> {
     this.shipping = new AuditShipping({
       outbox: this.audit,
       ctx,
-      store: () => auditStore(env),
+      store: () => auditWriterFor(env, ctx.id.toString()),
       retry: (at) => {
         if (at === null) this.store.deleteTimer(AUDIT);
         else this.store.setTimer(AUDIT, at, "audit");

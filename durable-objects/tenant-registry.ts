@@ -11,8 +11,7 @@ import type { RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { activeSecrets, rotateSecrets, type StoredSecret } from "../src/webhooks/secrets.ts";
 import { DAY_MS, type AuditRecord } from "../src/audit/audit-entry.ts";
-import { AuditShipping } from "../src/audit/audit-shipper.ts";
-import { auditStore } from "../src/audit/audit-store.ts";
+import { AuditShipping, auditWriterFor } from "../src/audit/audit-shipper.ts";
 import { redact } from "../src/audit/redaction.ts";
 import { actorOf, mergeAuditSettings, tenantStream } from "../src/audit/run-audit.ts";
 import { AuditOutboxStore } from "../src/storage/audit-outbox-store.ts";
@@ -98,7 +97,7 @@ export class TenantRegistry extends DurableObject<Env> {
     this.shipping = new AuditShipping({
       outbox: this.audit,
       ctx,
-      store: () => auditStore(env),
+      store: () => auditWriterFor(env, ctx.id.toString()),
       retry: (at) => void (at === null ? ctx.storage.deleteAlarm() : ctx.storage.setAlarm(at)),
     });
     this.sql.exec(`CREATE TABLE IF NOT EXISTS workflows (id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, document TEXT NOT NULL, published_at INTEGER NOT NULL, published_by TEXT NOT NULL, PRIMARY KEY (id, version))`);

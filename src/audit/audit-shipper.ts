@@ -1,11 +1,24 @@
 /**
- * Ships a Durable Object's audit outbox to the audit database: batches in chain order,
+ * Ships a Durable Object's audit outbox to the audit database (through an AuditWriter): batches in chain order,
  * `INSERT … ON CONFLICT DO NOTHING` by entry id (at-least-once delivery, exactly-once effect),
  * acknowledged only after the database has them. A failure leaves everything queued and sets
  * the backoff; the caller arms its alarm for the returned time.
  */
 import type { AuditOutboxStore } from "../storage/audit-outbox-store.ts";
-import type { AuditStore } from "./audit-store.ts";
+import { writerShard } from "./group-commit.ts";
+
+/** Where shipments go: the AuditWriter objects (group commit) or, in tests and tools, an AuditStore. */
+export interface AuditRowSink {
+  insertRows(rows: string[]): Promise<unknown>;
+}
+
+/** The AuditWriter shard that ships for the object `objectId` (a stable choice, so its batches stay in order). */
+export function auditWriterFor(env: Env, objectId: string): AuditRowSink {
+  const shards = Number(env.AUDIT_WRITERS) || 1;
+  const ns = env.AUDIT_WRITER;
+  const stub = ns.get(ns.idFromName(`audit-writer-${writerShard(objectId, shards)}`));
+  return { insertRows: (rows) => stub.write(rows) };
+}
 
 export const SHIP_BATCH = 500;
 
@@ -16,7 +29,7 @@ export interface ShipResult {
   error?: string;
 }
 
-export async function shipAuditOutbox(outbox: AuditOutboxStore, store: () => AuditStore, hooks: { shipped?: () => void } = {}): Promise<ShipResult> {
+export async function shipAuditOutbox(outbox: AuditOutboxStore, store: () => AuditRowSink, hooks: { shipped?: () => void } = {}): Promise<ShipResult> {
   let shipped = 0;
   for (;;) {
     const { lastId, rows } = outbox.pending(SHIP_BATCH);
@@ -41,16 +54,16 @@ export async function shipAuditOutbox(outbox: AuditOutboxStore, store: () => Aud
 export class AuditShipping {
   private readonly outbox: AuditOutboxStore;
   private readonly ctx: DurableObjectState;
-  private readonly store: () => AuditStore;
+  private readonly store: () => AuditRowSink;
   /** arms (a time) or clears (null) the object's retry wake-up */
   private readonly retry: (at: number | null) => void;
   private readonly hooks: { shipped?: () => void };
   private inflight: Promise<void> | null = null;
 
-  constructor(opts: { outbox: AuditOutboxStore; ctx: DurableObjectState; store: () => AuditStore; retry: (at: number | null) => void; hooks?: { shipped?: () => void } }) {
+  constructor(opts: { outbox: AuditOutboxStore; ctx: DurableObjectState; store: () => AuditRowSink; retry: (at: number | null) => void; hooks?: { shipped?: () => void } }) {
     this.outbox = opts.outbox;
     this.ctx = opts.ctx;
-    let store: AuditStore | undefined;
+    let store: AuditRowSink | undefined;
     this.store = () => (store ??= opts.store()); // one client for the object's lifetime
     this.retry = opts.retry;
     this.hooks = opts.hooks ?? {};

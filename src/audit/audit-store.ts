@@ -48,6 +48,12 @@ const INSERT_FROM_JSON = `INSERT INTO audit_entries (${ENTRY_COLUMNS.join(", ")}
   SELECT ${ENTRY_COLUMNS.map((_, i) => `j.value ->> ${i}`).join(", ")} FROM json_each(?) AS j WHERE true
   ON CONFLICT (id) DO NOTHING`;
 
+const BUSY_RETRIES = 30;
+/** sqld's limit on one statement parameter is 5,000,000 bytes; keep a margin. */
+const MAX_PARAM_BYTES = 4_500_000;
+const utf8Length = (text: string) => new TextEncoder().encode(text).length;
+const isBusy = (err: unknown) => /SQLITE_BUSY|database is locked/i.test(String((err as { code?: string })?.code ?? "") + String((err as Error)?.message ?? ""));
+
 export class AuditStore {
   readonly client: Client;
   readonly db: LibSQLDatabase;
@@ -85,7 +91,26 @@ export class AuditStore {
   async insertRows(rows: string[]): Promise<void> {
     if (!rows.length) return;
     await this.ready();
-    await this.client.execute({ sql: INSERT_FROM_JSON, args: [`[${rows.join(",")}]`] });
+    const param = `[${rows.join(",")}]`;
+    // libSQL refuses a parameter over 5 MB: halve until each part fits
+    if (rows.length > 1 && param.length > MAX_PARAM_BYTES / 3 && utf8Length(param) > MAX_PARAM_BYTES) {
+      const half = rows.length >> 1;
+      await this.insertRows(rows.slice(0, half));
+      await this.insertRows(rows.slice(half));
+      return;
+    }
+    const stmt = { sql: INSERT_FROM_JSON, args: [param] };
+    // SQLite has one writer: another client's write (the seal job, a second deployment) answers
+    // "database is locked" at once rather than waiting, so wait a little and try again
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.execute(stmt);
+        return;
+      } catch (err) {
+        if (attempt >= BUSY_RETRIES || !isBusy(err)) throw err;
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 10 * Math.min(attempt, 8)));
+      }
+    }
   }
 
   async entries(q: EntryQuery): Promise<AuditEntry[]> {
