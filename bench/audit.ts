@@ -79,7 +79,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void c
 
 // ---------------------------------------------------------------- shipping
 
-/** Chained, redacted entries like a run's: ~1.2 KB each, PII in the model's text redacted as the runtime does. */
+/** Chained, redacted entries like runs': ~1.2 KB each, PII in the model's text redacted as the runtime does; in time order over SHIP_STREAMS streams. */
 function shippingEntries(prefix: string, n: number): AuditEntry[] {
   const perStream = Math.ceil(n / SHIP_STREAMS);
   const out: AuditEntry[] = [];
@@ -101,7 +101,7 @@ function shippingEntries(prefix: string, n: number): AuditEntry[] {
       records.push({
         tenant: TENANT,
         stream,
-        at: Date.UTC(2026, 10, 1) + i * 1000,
+        at: Date.UTC(2026, 10, 1) + i * SHIP_STREAMS + s, // the streams' events interleave in time
         runId: stream.slice(4),
         workflow: { id: "claims-intake", version: 3, hash: "sha256:3f1c0d" },
         actor: { kind: "service", id: "warden" },
@@ -114,7 +114,9 @@ function shippingEntries(prefix: string, n: number): AuditEntry[] {
     }
     out.push(...extendChain(EMPTY_HEAD, records).entries);
   }
-  return out;
+  // in time order, as the AuditWriter receives them from many runs at once: every statement
+  // interleaves all the streams
+  return out.sort((a, b) => a.at - b.at);
 }
 
 function batches<T>(xs: T[], size: number): T[][] {
@@ -437,7 +439,7 @@ Per kind (recall / precision): ${x.perKind.map((k) => `${k.kind} ${k.recall.toFi
 Targets: ${targets.map(([t, ok]) => `${t}: ${ok ? "met" : "**missed**"}`).join("; ")}.
 
 Definitions:
-- **Shipping**: ${SHIP_ENTRIES.toLocaleString("en-US")} chained, redacted entries of ~1.2 KB per variant over ${SHIP_STREAMS} streams, already serialized as the outbox holds them, shipped from Node with \`@libsql/client/web\` over HTTP one statement at a time, of ${SHIP_BATCH} rows (what one object ships) or ${MAX_ROWS} (what the AuditWriter sends when shipments queue up): the database takes one writer (sqld answers "database is locked" to concurrent writes, and with fifty it stalls), so every Durable Object ships through the AuditWriter, which sends what has queued as one statement. entries/s = entries / wall time.
+- **Shipping**: ${SHIP_ENTRIES.toLocaleString("en-US")} chained, redacted entries of ~1.2 KB per variant over ${SHIP_STREAMS} streams, in time order (each statement interleaves the streams, as the AuditWriter's do when many runs ship at once), already serialized as the outbox holds them, shipped from Node with \`@libsql/client/web\` over HTTP one statement at a time, of ${SHIP_BATCH} rows (what one object ships) or ${MAX_ROWS} (what the AuditWriter sends when shipments queue up): the database takes one writer (sqld answers "database is locked" to concurrent writes, and with fifty it stalls), so every Durable Object ships through the AuditWriter, which sends what has queued as one statement. entries/s = entries / wall time.
 - **Lag**: for each entry, the poller's clock when a \`SELECT … WHERE rowid > ?\` every ${POLL_MS} ms first returned it, minus the entry's \`at\` (stamped in the Durable Object when the event committed; workerd's clock advances only across I/O, so \`at\` can be a little early, which only lengthens the lag). Includes the outbox's background shipment, the HTTP round trip to sqld and up to ${POLL_MS} ms of polling. Runs: three scripted model steps, PII in the input; each of ${IN_FLIGHT} clients polls its run to completion, and those reads are audited too (entries on the tenant stream).
 - **Verification**: a generated export (every stream sealed, some purged prefixes) through \`warden audit verify --file … --key …\` as a child process: reading, hashing every entry, chains, Ed25519 seals and purge records, the report; entries / wall time.
 `;

@@ -38,5 +38,19 @@ export const MIGRATIONS: Migration[] = [
       "CREATE TRIGGER `audit_hold_releases_no_update` BEFORE UPDATE ON `audit_hold_releases`\nBEGIN\n  SELECT RAISE(ABORT, 'audit_hold_releases is append-only: UPDATE is not allowed');\nEND;",
       "CREATE TRIGGER `audit_hold_releases_no_delete` BEFORE DELETE ON `audit_hold_releases`\nBEGIN\n  SELECT RAISE(ABORT, 'audit_hold_releases is append-only: DELETE is not allowed');\nEND;"
     ]
+  },
+  {
+    "tag": "0002_entries_keyed_by_stream",
+    "statements": [
+      "-- audit_entries keyed by (stream, seq) alone: the id column (`<stream>/<seq>`) keeps no index of\n-- its own and the (run_id, seq) index goes (a run's entries are its stream's). Each index keyed\n-- by stream is another hot page per stream when a shipment interleaves many runs; two of them\n-- halved shipping. The table is rebuilt (SQLite cannot drop a primary key), which drops its\n-- append-only triggers, so they are created again, unchanged.\nCREATE TABLE `__new_audit_entries` (\n\t`id` text NOT NULL,\n\t`tenant` text NOT NULL,\n\t`stream` text NOT NULL,\n\t`seq` integer NOT NULL,\n\t`at` integer NOT NULL,\n\t`run_id` text,\n\t`workflow_id` text,\n\t`workflow_version` integer,\n\t`workflow_hash` text,\n\t`actor_kind` text NOT NULL,\n\t`actor_id` text NOT NULL,\n\t`type` text NOT NULL,\n\t`payload` text NOT NULL,\n\t`policy_hash` text,\n\t`redactions` text NOT NULL,\n\t`retain_until` integer NOT NULL,\n\t`prev_hash` text NOT NULL,\n\t`hash` text NOT NULL\n);",
+      "INSERT INTO `__new_audit_entries`(\"id\", \"tenant\", \"stream\", \"seq\", \"at\", \"run_id\", \"workflow_id\", \"workflow_version\", \"workflow_hash\", \"actor_kind\", \"actor_id\", \"type\", \"payload\", \"policy_hash\", \"redactions\", \"retain_until\", \"prev_hash\", \"hash\") SELECT \"id\", \"tenant\", \"stream\", \"seq\", \"at\", \"run_id\", \"workflow_id\", \"workflow_version\", \"workflow_hash\", \"actor_kind\", \"actor_id\", \"type\", \"payload\", \"policy_hash\", \"redactions\", \"retain_until\", \"prev_hash\", \"hash\" FROM `audit_entries`;",
+      "DROP TABLE `audit_entries`;",
+      "ALTER TABLE `__new_audit_entries` RENAME TO `audit_entries`;",
+      "CREATE UNIQUE INDEX `audit_entries_stream_seq` ON `audit_entries` (`stream`,`seq`);",
+      "CREATE INDEX `audit_entries_tenant_at` ON `audit_entries` (`tenant`,`at`);",
+      "CREATE INDEX `audit_entries_retain` ON `audit_entries` (`retain_until`);",
+      "CREATE TRIGGER `audit_entries_no_update` BEFORE UPDATE ON `audit_entries`\nBEGIN\n  SELECT RAISE(ABORT, 'audit_entries is append-only: UPDATE is not allowed');\nEND;",
+      "CREATE TRIGGER `audit_entries_purge_only` BEFORE DELETE ON `audit_entries`\nWHEN OLD.retain_until > CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)\n  OR EXISTS (\n    SELECT 1 FROM audit_holds h\n    WHERE h.tenant = OLD.tenant\n      AND NOT EXISTS (SELECT 1 FROM audit_hold_releases r WHERE r.hold_id = h.id)\n      AND (h.scope = 'tenant'\n        OR (h.scope = 'run' AND h.scope_id = OLD.run_id)\n        OR (h.scope = 'workflow' AND h.scope_id = OLD.workflow_id)))\n  OR NOT EXISTS (\n    SELECT 1 FROM audit_purges p\n    WHERE p.stream = OLD.stream AND OLD.seq BETWEEN p.from_seq AND p.to_seq)\nBEGIN\n  SELECT RAISE(ABORT, 'audit_entries is append-only: only the retention purge may delete, and only entries past retain_until, under no legal hold, covered by a purge record');\nEND;"
+    ]
   }
 ];

@@ -10,9 +10,10 @@ import { createClient, type Client } from "@libsql/client/web";
 import { and, asc, eq, gt, gte, lte, or, sql, type SQL } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { drizzle } from "drizzle-orm/libsql/web";
-import { MIGRATIONS } from "../../migrations/migrations.ts";
+import { MIGRATIONS, type Migration } from "../../migrations/migrations.ts";
 import type { AuditEntry } from "./audit-entry.ts";
 import { ENTRY_COLUMNS, entryToRowJson, rowToEntry, rowToPurge, rowToSeal, type PurgeRecord, type SealRecord } from "./audit-rows.ts";
+import { runStream, tenantStream } from "./audit-streams.ts";
 import { auditEntries, auditHoldReleases, auditHolds, auditPurges, auditSeals } from "./audit-schema.ts";
 
 export interface AuditDbEnv {
@@ -46,7 +47,7 @@ export interface Hold {
 /** `INSERT … SELECT` from one JSON parameter holding every row: one string for the server to parse instead of 18 bound values per row (about 1.5× the entries/s of multi-row VALUES). */
 const INSERT_FROM_JSON = `INSERT INTO audit_entries (${ENTRY_COLUMNS.join(", ")})
   SELECT ${ENTRY_COLUMNS.map((_, i) => `j.value ->> ${i}`).join(", ")} FROM json_each(?) AS j WHERE true
-  ON CONFLICT (id) DO NOTHING`;
+  ON CONFLICT (stream, seq) DO NOTHING`;
 
 const BUSY_RETRIES = 30;
 /** sqld's limit on one statement parameter is 5,000,000 bytes; keep a margin. */
@@ -116,7 +117,8 @@ export class AuditStore {
   async entries(q: EntryQuery): Promise<AuditEntry[]> {
     await this.ready();
     const where: SQL[] = [eq(auditEntries.tenant, q.tenant)];
-    if (q.run) where.push(eq(auditEntries.runId, q.run));
+    // a run's entries: its own stream, and reads of it on the tenant's (both through the (stream, seq) index)
+    if (q.run) where.push(or(eq(auditEntries.stream, runStream(q.run)), and(eq(auditEntries.stream, tenantStream(q.tenant)), eq(auditEntries.runId, q.run)))!);
     if (q.stream) where.push(eq(auditEntries.stream, q.stream));
     if (q.type) where.push(q.type.endsWith("*") ? sql`${auditEntries.type} LIKE ${q.type.slice(0, -1).replace(/[%_]/g, "") + "%"}` : eq(auditEntries.type, q.type));
     if (q.from !== undefined) where.push(gte(auditEntries.at, q.from));
@@ -246,11 +248,11 @@ function camelToRow(r: Record<string, unknown>): Record<string, unknown> {
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS warden_migrations (tag TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`;
 
 /** Applies the bundled migrations that this database has not had, each in its own transaction. */
-export async function migrate(client: Client): Promise<string[]> {
+export async function migrate(client: Client, migrations: Migration[] = MIGRATIONS): Promise<string[]> {
   await client.execute(MIGRATIONS_TABLE);
   const done = new Set((await client.execute(`SELECT tag FROM warden_migrations`)).rows.map((r) => String(r.tag)));
   const applied: string[] = [];
-  for (const m of MIGRATIONS) {
+  for (const m of migrations) {
     if (done.has(m.tag)) continue;
     try {
       await client.batch([...m.statements, { sql: `INSERT INTO warden_migrations (tag, applied_at) VALUES (?, ?)`, args: [m.tag, Date.now()] }], "write");

@@ -8,7 +8,10 @@ import type { Actor, RunEvent } from "../engine/events.ts";
 import type { LoadedPolicy, RunState } from "../engine/run-state.ts";
 import type { Policy } from "../policy/policy-schema.ts";
 import { DAY_MS, DEFAULT_RETENTION_DAYS, type ActorKind, type AuditRecord } from "./audit-entry.ts";
+import { runStream } from "./audit-streams.ts";
 import { redact } from "./redaction.ts";
+
+export { runStream, tenantStream } from "./audit-streams.ts";
 
 export interface AuditSettings {
   /** field rules from every level's `redact.fields` (a union: a field redacted anywhere is redacted) */
@@ -95,10 +98,4 @@ export function auditRecordForEvent(s: RunState, e: RunEvent): AuditRecord {
   };
 }
 
-export function runStream(runId: string): string {
-  return `run:${runId}`;
-}
 
-export function tenantStream(tenant: string): string {
-  return `tenant:${tenant}`;
-}

@@ -1,0 +1,8 @@
+/** The audit streams: one hash chain per run, and one per tenant for what happens outside runs (policy changes, publications, holds, reads). */
+export function runStream(runId: string): string {
+  return `run:${runId}`;
+}
+
+export function tenantStream(tenant: string): string {
+  return `tenant:${tenant}`;
+}
