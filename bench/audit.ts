@@ -19,7 +19,8 @@
  *
  * Writes bench/results/audit.json and the `## audit` section of bench/RESULTS.md.
  * Run alone: `node bench/audit.ts` (Node 22 strips the types; use node_modules/.bin/node).
- * Options: --quick (small counts, writes nothing), --no-write. Every wait has a deadline.
+ * Options: --quick (small counts, writes nothing), --no-write, --ship-only, --lag-only
+ * [--in-flight N] [--seconds S] (those three write nothing). Every wait has a deadline.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -56,6 +57,7 @@ const arg = (name: string, dflt: number) => {
 const LOAD_SECONDS = arg("--seconds", QUICK ? 5 : 20);
 const IN_FLIGHT = arg("--in-flight", 50);
 const ONLY_LAG = argv.has("--lag-only");
+const ONLY_SHIP = argv.has("--ship-only");
 const POLL_MS = 20;
 const VERIFY_ENTRIES = QUICK ? 20_000 : 200_000;
 const REDACTION_RECORDS = QUICK ? 1000 : 5000;
@@ -167,12 +169,7 @@ async function ship(store: AuditStore, entries: AuditEntry[], rows: number, how:
   return entries.length / ((performance.now() - t) / 1000);
 }
 
-async function measureShipping(url: string): Promise<{ rows: Array<[string, number]>; oneShipper: number; group: number; baseline: number; redeliveryAdded: number; allArrived: boolean }> {
-  const client = createClient({ url });
-  const store = new AuditStore(client);
-  await store.ready();
-  // warm-up (connection, statement cache, page cache)
-  await ship(store, shippingEntries("warm", 5000), SHIP_BATCH, "json_each");
+async function measureShipping(): Promise<{ rows: Array<[string, number]>; oneShipper: number; group: number; baseline: number; redeliveryAdded: number; allArrived: boolean }> {
   // one shipper: the audit database takes one writer at a time (sqld answers "database is
   // locked" to a second), which is why shipments go through the AuditWriter's group commit
   const variants: Array<{ key: string; label: string; rows: number; how: "json_each" | "drizzle" }> = [
@@ -182,22 +179,33 @@ async function measureShipping(url: string): Promise<{ rows: Array<[string, numb
   ];
   const rate: Record<string, number> = {};
   let allArrived = true;
+  let redeliveryAdded = 0;
   for (const v of variants) {
-    const entries = shippingEntries(v.key, SHIP_ENTRIES);
-    log(`shipping ${entries.length} entries: ${v.label} …`);
-    rate[v.key] = await ship(store, entries, v.rows, v.how);
-    const n = await countRows(client, v.key);
-    if (n !== entries.length) {
-      allArrived = false;
-      console.error(`  ${v.label}: ${n} rows for ${entries.length} entries`);
+    // each variant on a fresh sqld, so none inherits another's table
+    const db = await startSqld();
+    try {
+      const client = createClient({ url: db.url });
+      const store = new AuditStore(client);
+      await store.ready();
+      await ship(store, shippingEntries("warm", 5000), v.rows, v.how); // connection, statement cache, page cache
+      const entries = shippingEntries(v.key, SHIP_ENTRIES);
+      log(`shipping ${entries.length} entries: ${v.label} …`);
+      rate[v.key] = await ship(store, entries, v.rows, v.how);
+      const n = await countRows(client, v.key);
+      if (n !== entries.length) {
+        allArrived = false;
+        console.error(`  ${v.label}: ${n} rows for ${entries.length} entries`);
+      }
+      if (v.key === "one") {
+        // a redelivered batch (the object died between ship and acknowledge) adds nothing
+        await store.insertRows(entries.slice(0, SHIP_BATCH).map(entryToRowJson));
+        redeliveryAdded = (await countRows(client, v.key)) - n;
+      }
+      client.close();
+    } finally {
+      await db.dispose();
     }
   }
-  // a redelivered batch (the object died between ship and acknowledge) adds nothing
-  const again = shippingEntries("one", SHIP_ENTRIES).slice(0, SHIP_BATCH);
-  const before = await countRows(client, "one");
-  await store.insertRows(again.map(entryToRowJson));
-  const redeliveryAdded = (await countRows(client, "one")) - before;
-  client.close();
   return {
     rows: variants.map((v) => [v.label, Math.round(rate[v.key])]),
     oneShipper: Math.round(rate.one),
@@ -248,6 +256,7 @@ async function measureLag(url: string): Promise<LagResult> {
   if (pub.status !== 201 && pub.status !== 200) throw new Error(`publishing the workflow answered ${pub.status}: ${await pub.text()}`);
 
   const client = createClient({ url });
+  await new AuditStore(client).ready();
   const { rows: maxRow } = await client.execute("SELECT coalesce(max(rowid), 0) AS m FROM audit_entries");
   let lastRowid = Number(maxRow[0].m);
   const ended = new Map<string, string>();
@@ -357,7 +366,11 @@ async function main(): Promise<void> {
     await measureLag(sqld.url);
     return;
   }
-  const shipping = await measureShipping(sqld.url);
+  const shipping = await measureShipping();
+  if (ONLY_SHIP) {
+    console.table(Object.fromEntries(shipping.rows.map(([k, v]) => [k, { "entries/s": v }])));
+    return;
+  }
   const lag = await measureLag(sqld.url);
   await sqld.dispose();
   sqld = null;
@@ -439,8 +452,8 @@ Per kind (recall / precision): ${x.perKind.map((k) => `${k.kind} ${k.recall.toFi
 Targets: ${targets.map(([t, ok]) => `${t}: ${ok ? "met" : "**missed**"}`).join("; ")}.
 
 Definitions:
-- **Shipping**: ${SHIP_ENTRIES.toLocaleString("en-US")} chained, redacted entries of ~1.2 KB per variant over ${SHIP_STREAMS} streams, in time order (each statement interleaves the streams, as the AuditWriter's do when many runs ship at once), already serialized as the outbox holds them, shipped from Node with \`@libsql/client/web\` over HTTP one statement at a time, of ${SHIP_BATCH} rows (what one object ships) or ${MAX_ROWS} (what the AuditWriter sends when shipments queue up): the database takes one writer (sqld answers "database is locked" to concurrent writes, and with fifty it stalls), so every Durable Object ships through the AuditWriter, which sends what has queued as one statement. entries/s = entries / wall time.
-- **Lag**: for each entry, the poller's clock when a \`SELECT … WHERE rowid > ?\` every ${POLL_MS} ms first returned it, minus the entry's \`at\` (stamped in the Durable Object when the event committed; workerd's clock advances only across I/O, so \`at\` can be a little early, which only lengthens the lag). Includes the outbox's background shipment, the HTTP round trip to sqld and up to ${POLL_MS} ms of polling. Runs: three scripted model steps, PII in the input; each of ${IN_FLIGHT} clients polls its run to completion, and those reads are audited too (entries on the tenant stream).
+- **Shipping**: ${SHIP_ENTRIES.toLocaleString("en-US")} chained, redacted entries of ~1.2 KB per variant, each variant on a fresh sqld after 5,000 entries of warm-up, over ${SHIP_STREAMS} streams, in time order (each statement interleaves the streams, as the AuditWriter's do when many runs ship at once), already serialized as the outbox holds them, shipped from Node with \`@libsql/client/web\` over HTTP one statement at a time, of ${SHIP_BATCH} rows (what one object ships) or ${MAX_ROWS} (what the AuditWriter sends when shipments queue up): the database takes one writer (sqld answers "database is locked" to concurrent writes, and with fifty it stalls), so every Durable Object ships through the AuditWriter, which sends what has queued as one statement. entries/s = entries / wall time.
+- **Lag**: for each entry, the poller's clock when a \`SELECT … WHERE rowid > ?\` every ${POLL_MS} ms first returned it, minus the entry's \`at\` (stamped in the Durable Object when the event committed; workerd's clock advances only across I/O, so \`at\` can be a little early, which only lengthens the lag). Includes the outbox's background shipment, the HTTP round trip to sqld and up to ${POLL_MS} ms of polling. Runs: three scripted model steps, PII in the input; each of ${IN_FLIGHT} clients starts its next run when the poller sees the last one's \`run.completed\` entry arrive (no API polling loads workerd).
 - **Verification**: a generated export (every stream sealed, some purged prefixes) through \`warden audit verify --file … --key …\` as a child process: reading, hashing every entry, chains, Ed25519 seals and purge records, the report; entries / wall time.
 `;
   writeFileSync(file, /\n## audit\n/.test(md) ? md.replace(/## audit\n[\s\S]*?(?=\n## |$)/, section) : `${md.trimEnd()}\n\n${section}`);
