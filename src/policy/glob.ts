@@ -24,3 +24,19 @@ export function hostAllowed(host: string, allow: readonly string[]): string | nu
   }
   return null;
 }
+
+/** One pattern list as a single RegExp, compiled once per list. */
+const lists = new WeakMap<readonly string[], RegExp>();
+
+/** Whether any pattern matches (`matchesAny` says which; this is the test on the hot path). */
+const LIST_RE = Symbol("pattern list RegExp");
+
+export function anyMatches(name: string, patterns: readonly string[]): boolean {
+  let re = (patterns as { [LIST_RE]?: RegExp })[LIST_RE] ?? lists.get(patterns);
+  if (!re) {
+    re = patterns.length ? new RegExp(patterns.map((p) => `(?:${globToRegExp(p).source})`).join("|")) : /(?!)/;
+    lists.set(patterns, re);
+    if (Object.isExtensible(patterns)) Object.defineProperty(patterns, LIST_RE, { value: re });
+  }
+  return re.test(name);
+}

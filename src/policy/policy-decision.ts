@@ -14,8 +14,8 @@
  *  4. `shadow` levels are judged too; what the decision would have been with them enforced is
  *     recorded as `shadow` when it differs, and never changes the decision.
  */
-import { compileExpression } from "../engine/expression.ts";
-import { hostAllowed, matchesAny } from "./glob.ts";
+import { compileExpressionParts, type ExpressionParts } from "../engine/expression.ts";
+import { anyMatches, hostAllowed, matchesAny } from "./glob.ts";
 import type { Approvers, Policy, PolicyLevel, PolicyRule } from "./policy-schema.ts";
 
 export type Effect = "allow" | "deny" | "require_approval";
@@ -72,7 +72,7 @@ const LEVEL_RANK: Record<PolicyLevel, number> = { global: 0, tenant: 1, workflow
 
 interface CompiledRule {
   rule: PolicyRule;
-  run: ReturnType<typeof compileExpression>;
+  run: ExpressionParts;
   /** The tool a rule is guarded on (`call.tool == '…' && …`), so other tools skip it without evaluating. */
   toolGuard: string | null;
 }
@@ -85,40 +85,80 @@ export function toolGuardOf(when: string): string | null {
 
 /** A level's rules compiled once: those guarded on one tool are indexed by it, the rest apply to every call. */
 interface CompiledPolicy {
-  unguarded: CompiledRule[];
+  /** rules not guarded on a tool, by the action they apply to (a rule's `on` is applied here, once) */
+  unguarded: Record<PolicyAction, CompiledRule[]>;
   byTool: Map<string, CompiledRule[]>;
 }
 
+const ACTIONS: readonly PolicyAction[] = ["tool", "llm", "egress", "memory.write"];
+
 const compiledPolicies = new WeakMap<Policy, CompiledPolicy>();
 const NONE: CompiledRule[] = [];
+/** Shared by every verdict without reasons (never mutated: a level's reasons are assigned, not pushed). */
+const NO_REASONS: string[] = Object.freeze([]) as unknown as string[];
+
+/** Where a policy's compiled rules are kept: on the policy object itself (a symbol key, not enumerable), read with one property load. */
+const COMPILED = Symbol("compiled rules");
 
 function compiled(p: Policy): CompiledPolicy {
+  const own = (p as { [COMPILED]?: CompiledPolicy })[COMPILED];
+  if (own) return own;
   let c = compiledPolicies.get(p);
   if (!c) {
-    c = { unguarded: [], byTool: new Map() };
+    c = { unguarded: { tool: [], llm: [], egress: [], "memory.write": [] }, byTool: new Map() };
     for (const rule of p.rules) {
-      const r: CompiledRule = { rule, run: compileExpression(rule.when), toolGuard: toolGuardOf(rule.when) };
-      if (r.toolGuard === null) c.unguarded.push(r);
-      else c.byTool.set(r.toolGuard, [...(c.byTool.get(r.toolGuard) ?? []), r]);
+      const r: CompiledRule = { rule, run: compileExpressionParts(rule.when), toolGuard: toolGuardOf(rule.when) };
+      if (r.toolGuard === null) {
+        for (const a of ACTIONS) if (!rule.on || rule.on.includes(a)) c.unguarded[a].push(r);
+      } else c.byTool.set(r.toolGuard, [...(c.byTool.get(r.toolGuard) ?? []), r]);
     }
     compiledPolicies.set(p, c);
+    if (Object.isExtensible(p)) Object.defineProperty(p, COMPILED, { value: c });
   }
   return c;
 }
 
-function evaluateRules(rules: CompiledRule[], req: PolicyRequest, ctx: () => Record<string, unknown>, add: (effect: Effect, reason: string, rule?: string, approvers?: Approvers) => void): void {
-  for (const c of rules) {
-    if (c.rule.on && !c.rule.on.includes(req.action)) continue;
+/** What one level has found so far: its verdict and the reasons behind each effect. */
+interface LevelTally {
+  v: LevelVerdict;
+  denyReasons: string[] | null;
+  approvalReasons: string[] | null;
+}
+
+function add(t: LevelTally, effect: Effect, reason: string, rule?: string, approvers?: Approvers): void {
+  const v = t.v;
+  if (RANK[effect] > RANK[v.effect]) v.effect = effect;
+  if (effect === "deny") (t.denyReasons ??= []).push(reason);
+  else if (effect === "require_approval") (t.approvalReasons ??= []).push(reason);
+  if (rule) v.rules.push(rule);
+  if (approvers && (!v.approvers || approvers.quorum > v.approvers.quorum)) v.approvers = approvers;
+}
+
+function evaluateRules(rules: CompiledRule[], req: PolicyRequest, ctxOf: () => Record<string, unknown>, t: LevelTally, checkOn: boolean): void {
+  if (!rules.length) return;
+  const ctx = ctxOf();
+  for (let i = 0; i < rules.length; i++) {
+    const c = rules[i];
+    const rule = c.rule;
+    if (checkOn && rule.on && !rule.on.includes(req.action)) continue;
     let hit: unknown;
     try {
-      hit = c.run(ctx());
+      const { fast, interpret } = c.run;
+      if (fast === null) hit = interpret(ctx);
+      else {
+        try {
+          hit = fast(ctx);
+        } catch {
+          hit = interpret(ctx); // the interpreter gives the authoritative result or error
+        }
+      }
     } catch (err) {
       // a rule that cannot be evaluated for this call (e.g. a missing field) does not match,
       // unless it is a deny rule: then it fails closed
-      if (c.rule.effect === "deny") add("deny", `rule "${c.rule.id}" could not be evaluated (${(err as Error).message.split("\n")[0]}); denied to be safe`, c.rule.id);
+      if (rule.effect === "deny") add(t, "deny", `rule "${rule.id}" could not be evaluated (${(err as Error).message.split("\n")[0]}); denied to be safe`, rule.id);
       continue;
     }
-    if (hit === true) add(c.rule.effect, c.rule.reason, c.rule.id, c.rule.approvers);
+    if (hit === true) add(t, rule.effect, rule.reason, rule.id, rule.approvers);
   }
 }
 
@@ -138,42 +178,36 @@ export function celContext(req: PolicyRequest, facts: PolicyFacts): Record<strin
 
 function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx: () => Record<string, unknown>): LevelVerdict {
   const p = e.policy;
-  const v: LevelVerdict = { level: e.level, mode: p.mode, effect: "allow", rules: [], reasons: [] };
-  let denyReasons: string[] | null = null;
-  let approvalReasons: string[] | null = null;
-  const add = (effect: Effect, reason: string, rule?: string, approvers?: Approvers) => {
-    if (RANK[effect] > RANK[v.effect]) v.effect = effect;
-    if (effect === "deny") (denyReasons ??= []).push(reason);
-    else if (effect === "require_approval") (approvalReasons ??= []).push(reason);
-    if (rule) v.rules.push(rule);
-    if (approvers && (!v.approvers || approvers.quorum > v.approvers.quorum)) v.approvers = approvers;
-  };
+  const v: LevelVerdict = { level: e.level, mode: p.mode, effect: "allow", rules: [], reasons: NO_REASONS };
+  const t: LevelTally = { v, denyReasons: null, approvalReasons: null };
   const at = AT[e.level];
   if (req.action === "tool" && req.tool !== undefined) {
-    const denied = p.tools ? matchesAny(req.tool, p.tools.deny) : null;
-    if (denied) add("deny", `tool "${req.tool}" is denied by ${at} (pattern ${denied})`);
-    if (p.tools?.allow && !matchesAny(req.tool, p.tools.allow)) add("deny", `tool "${req.tool}" is not in the tool allowlist of ${at}`);
-    if (p.limits.maxToolCalls !== undefined && facts.counts.toolCalls >= p.limits.maxToolCalls) add("deny", `${at} allows at most ${p.limits.maxToolCalls} tool calls per run`);
+    const denied = p.tools?.deny.length && anyMatches(req.tool, p.tools.deny) ? matchesAny(req.tool, p.tools.deny) : null;
+    if (denied) add(t, "deny", `tool "${req.tool}" is denied by ${at} (pattern ${denied})`);
+    if (p.tools?.allow && !anyMatches(req.tool, p.tools.allow)) add(t, "deny", `tool "${req.tool}" is not in the tool allowlist of ${at}`);
+    if (p.limits.maxToolCalls !== undefined && facts.counts.toolCalls >= p.limits.maxToolCalls) add(t, "deny", `${at} allows at most ${p.limits.maxToolCalls} tool calls per run`);
   }
   if (req.action === "egress" && req.host !== undefined && p.egress?.allow && !hostAllowed(req.host, p.egress.allow)) {
-    add("deny", `egress to ${req.host} is not in the egress allowlist of ${at}`);
+    add(t, "deny", `egress to ${req.host} is not in the egress allowlist of ${at}`);
   }
   if (req.action === "llm") {
-    if (req.model !== undefined && p.models?.allow && !matchesAny(req.model, p.models.allow)) add("deny", `model "${req.model}" is not in the model allowlist of ${at}`);
-    if (p.limits.maxIterations !== undefined && facts.counts.iterations >= p.limits.maxIterations) add("deny", `${at} allows at most ${p.limits.maxIterations} agent iterations`);
-    if (p.limits.maxTokensPerCall !== undefined && (req.maxTokens ?? 0) > p.limits.maxTokensPerCall) add("deny", `the call asks for ${req.maxTokens} tokens; ${at} allows at most ${p.limits.maxTokensPerCall} per call`);
+    if (req.model !== undefined && p.models?.allow && !anyMatches(req.model, p.models.allow)) add(t, "deny", `model "${req.model}" is not in the model allowlist of ${at}`);
+    if (p.limits.maxIterations !== undefined && facts.counts.iterations >= p.limits.maxIterations) add(t, "deny", `${at} allows at most ${p.limits.maxIterations} agent iterations`);
+    if (p.limits.maxTokensPerCall !== undefined && (req.maxTokens ?? 0) > p.limits.maxTokensPerCall) add(t, "deny", `the call asks for ${req.maxTokens} tokens; ${at} allows at most ${p.limits.maxTokensPerCall} per call`);
   }
-  if (p.limits.maxCostUsdPerRun !== undefined && (req.action === "llm" || req.action === "tool") && facts.costUsd >= p.limits.maxCostUsdPerRun) add("deny", `the run has spent $${facts.costUsd.toFixed(4)}; ${at} allows $${p.limits.maxCostUsdPerRun} per run`);
-  if (p.limits.maxSteps !== undefined && facts.counts.steps > p.limits.maxSteps) add("deny", `${at} allows at most ${p.limits.maxSteps} steps per run`);
+  if (p.limits.maxCostUsdPerRun !== undefined && (req.action === "llm" || req.action === "tool") && facts.costUsd >= p.limits.maxCostUsdPerRun) add(t, "deny", `the run has spent $${facts.costUsd.toFixed(4)}; ${at} allows $${p.limits.maxCostUsdPerRun} per run`);
+  if (p.limits.maxSteps !== undefined && facts.counts.steps > p.limits.maxSteps) add(t, "deny", `${at} allows at most ${p.limits.maxSteps} steps per run`);
   if (p.rules.length) {
     const c = compiled(p);
-    evaluateRules(c.unguarded, req, ctx, add);
-    if (req.tool !== undefined) evaluateRules(c.byTool.get(req.tool) ?? NONE, req, ctx, add);
+    evaluateRules(c.unguarded[req.action], req, ctx, t, false);
+    if (req.tool !== undefined) evaluateRules(c.byTool.get(req.tool) ?? NONE, req, ctx, t, true);
   }
   // the level's reasons are those of its deciding effect (a deny does not cite approval rules)
-  v.reasons = (v.effect === "deny" ? denyReasons : v.effect === "require_approval" ? approvalReasons : null) ?? [];
+  v.reasons = (v.effect === "deny" ? t.denyReasons : v.effect === "require_approval" ? t.approvalReasons : null) ?? NO_REASONS;
   return v;
 }
+
+const ALLOWED = (): { effect: Effect; rules: string[]; reason: string } => ({ effect: "allow", rules: [], reason: "allowed" });
 
 function combine(verdicts: LevelVerdict[]): { effect: Effect; rules: string[]; reason: string; approvers?: Approvers } {
   let effect: Effect = "allow";
@@ -182,28 +216,23 @@ function combine(verdicts: LevelVerdict[]): { effect: Effect; rules: string[]; r
     if (RANK[v.effect] > RANK[effect]) effect = v.effect;
     if (v.rules.length) anyRule = true;
   }
-  if (effect === "allow" && !anyRule) return { effect, rules: [], reason: "allowed" };
+  if (effect === "allow" && !anyRule) return ALLOWED();
   const rules: string[] = [];
   for (const v of verdicts) for (const r of v.rules) if (!rules.includes(r)) rules.push(r);
   if (effect === "allow") return { effect, rules, reason: "allowed" };
-  const deciding = verdicts.filter((v) => v.effect === effect);
+  // the deciding levels' reasons, each once, in level order; the strictest approver set
+  const reasons: string[] = [];
   let approvers: Approvers | undefined;
   let approverRank = Infinity;
-  if (effect === "require_approval") {
-    for (const v of deciding) {
-      if (!v.approvers) continue;
-      if (!approvers || v.approvers.quorum > approvers.quorum || (v.approvers.quorum === approvers.quorum && LEVEL_RANK[v.level] < approverRank)) {
-        approvers = v.approvers;
-        approverRank = LEVEL_RANK[v.level];
-      }
+  for (const v of verdicts) {
+    if (v.effect !== effect) continue;
+    for (const r of v.reasons) if (!reasons.includes(r)) reasons.push(r);
+    if (effect === "require_approval" && v.approvers && (!approvers || v.approvers.quorum > approvers.quorum || (v.approvers.quorum === approvers.quorum && LEVEL_RANK[v.level] < approverRank))) {
+      approvers = v.approvers;
+      approverRank = LEVEL_RANK[v.level];
     }
   }
-  return {
-    effect,
-    rules,
-    reason: [...new Set(deciding.flatMap((v) => v.reasons))].join("; "),
-    ...(approvers ? { approvers } : {}),
-  };
+  return approvers ? { effect, rules, reason: reasons.join("; "), approvers } : { effect, rules, reason: reasons.join("; ") };
 }
 
 /**
@@ -222,10 +251,19 @@ export function decideCall(entries: readonly PolicyEntry[], req: PolicyRequest, 
 export function decidePolicy(entries: readonly PolicyEntry[], req: PolicyRequest, facts: PolicyFacts): PolicyDecision {
   let ctxValue: Record<string, unknown> | null = null;
   const ctx = () => (ctxValue ??= celContext(req, facts));
-  const levels = entries.map((e) => judgeLevel(e, req, facts, ctx));
-  const hasShadow = levels.some((l) => l.mode === "shadow");
+  const levels: LevelVerdict[] = [];
+  let hasShadow = false;
+  for (let i = 0; i < entries.length; i++) {
+    const v = judgeLevel(entries[i], req, facts, ctx);
+    levels.push(v);
+    if (v.mode === "shadow") hasShadow = true;
+  }
   const enforced = combine(hasShadow ? levels.filter((l) => l.mode === "enforce") : levels);
-  if (!hasShadow) return { ...enforced, levels, shadow: null };
+  if (!hasShadow) {
+    const d: PolicyDecision = { effect: enforced.effect, rules: enforced.rules, reason: enforced.reason, levels, shadow: null };
+    if (enforced.approvers) d.approvers = enforced.approvers;
+    return d;
+  }
   const all = combine(levels);
   const shadow = all.effect !== enforced.effect || all.rules.length !== enforced.rules.length ? { effect: all.effect, rules: all.rules, reason: all.reason } : null;
   return { ...enforced, levels, shadow };
