@@ -28,6 +28,7 @@ function member(obj: unknown, key: string): unknown {
 }
 
 function equal(a: unknown, b: unknown): boolean {
+  if (typeof a === "string") return a === b;
   if (isNum(a) && isNum(b)) return typeof a === typeof b ? a === b : Number(a) === Number(b);
   if (typeof a === "string" || typeof a === "boolean" || a === null) return a === b;
   throw new CelRuntimeError("unsupported equality"); // lists, maps: leave to cel-js
@@ -60,8 +61,9 @@ function compileNode(n: Node): Fn | null {
     case "id": {
       const name = a as string;
       return (ctx) => {
-        if (!(name in ctx)) throw new CelRuntimeError(`Unknown variable: ${name}`);
-        return ctx[name];
+        const v = ctx[name];
+        if (v === undefined && !(name in ctx)) throw new CelRuntimeError(`Unknown variable: ${name}`);
+        return v;
       };
     }
     case ".": {
@@ -119,7 +121,33 @@ function compileNode(n: Node): Fn | null {
       const [l, r] = (a as Node[]).map(compileNode);
       if (!l || !r) return null;
       const op = n.op;
-      return (ctx) => compare(op, l(ctx), r(ctx));
+      // numbers on both sides (the common case: amounts, counts) compare directly
+      switch (op) {
+        case "<":
+          return (ctx) => {
+            const x = l(ctx);
+            const y = r(ctx);
+            return typeof x === "number" && typeof y === "number" ? x < y : compare(op, x, y);
+          };
+        case "<=":
+          return (ctx) => {
+            const x = l(ctx);
+            const y = r(ctx);
+            return typeof x === "number" && typeof y === "number" ? x <= y : compare(op, x, y);
+          };
+        case ">":
+          return (ctx) => {
+            const x = l(ctx);
+            const y = r(ctx);
+            return typeof x === "number" && typeof y === "number" ? x > y : compare(op, x, y);
+          };
+        default:
+          return (ctx) => {
+            const x = l(ctx);
+            const y = r(ctx);
+            return typeof x === "number" && typeof y === "number" ? x >= y : compare(op, x, y);
+          };
+      }
     }
     case "in": {
       const [elN, listN] = a as [Node, Node];
