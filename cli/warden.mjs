@@ -76,6 +76,13 @@ Usage:
                                       place a legal hold: nothing it covers is purged until it is released
   warden holds release HOLD_ID --reason R
   warden holds list
+  warden memory get SCOPE [--as-of TIME] [--valid-at TIME|any] [--subject S] [--attribute A[,B]]
+                                      what a memory scope holds now, or held at TIME (ISO 8601): its believed
+                                      facts (valid at --valid-at, default the same instant) and contested ones
+  warden memory conflicts [--scope S] [--status open|resolved|all]
+                                      memory conflicts of the tenant (or one scope, with both facts)
+  warden memory resolve SCOPE CONFLICT_ID keep_old|accept_new|both_with_validity [--note N]
+                                      resolve a conflict (approver, operator, admin)
   warden help                         this text
 
 Environment:
@@ -877,6 +884,33 @@ async function cmdHolds([sub, ...rest]) {
   }
 }
 
+async function cmdMemory([sub, ...rest]) {
+  switch (sub) {
+    case "get": {
+      const usage = "warden memory get SCOPE [--as-of TIME] [--valid-at TIME|any] [--subject S] [--attribute A[,B]]";
+      const { positionals, values } = args(rest, { "as-of": { type: "string" }, "valid-at": { type: "string" }, subject: { type: "string" }, attribute: { type: "string" } }, { min: 1, usage });
+      const q = new URLSearchParams();
+      for (const [flag, param] of [["as-of", "as_of"], ["valid-at", "valid_at"], ["subject", "subject"], ["attribute", "attribute"]]) if (values[flag] !== undefined) q.set(param, values[flag]);
+      return print(await apiJson("GET", `/v1/memory/${encodeURIComponent(positionals[0])}${q.size ? `?${q}` : ""}`));
+    }
+    case "conflicts": {
+      const { values } = args(rest, { scope: { type: "string" }, status: { type: "string" } }, { usage: "warden memory conflicts [--scope S] [--status open|resolved|all]" });
+      const q = new URLSearchParams();
+      if (values.scope) q.set("scope", values.scope);
+      if (values.status) q.set("status", values.status);
+      return print(await apiJson("GET", `/v1/memory/conflicts${q.size ? `?${q}` : ""}`));
+    }
+    case "resolve": {
+      const usage = "warden memory resolve SCOPE CONFLICT_ID keep_old|accept_new|both_with_validity [--note N]";
+      const { positionals, values } = args(rest, { note: { type: "string" } }, { min: 3, usage });
+      const [scope, id, resolution] = positionals;
+      return print(await apiJson("POST", `/v1/memory/${encodeURIComponent(scope)}/conflicts/${encodeURIComponent(id)}/resolve`, { body: JSON.stringify({ resolution, ...(values.note ? { note: values.note } : {}) }) }));
+    }
+    default:
+      throw new CliError(`unknown command "memory ${sub ?? ""}"; try \`warden help\``);
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(argv) {
@@ -911,6 +945,8 @@ async function main(argv) {
     case "holds":
     case "hold":
       return cmdHolds(rest);
+    case "memory":
+      return cmdMemory(rest);
     default:
       throw new CliError(`unknown command "${cmd}"; try \`warden help\``);
   }

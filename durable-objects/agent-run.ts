@@ -27,6 +27,7 @@ import { auditRecordForEvent } from "../src/audit/run-audit.ts";
 import { AuditShipping, auditWriterFor } from "../src/audit/audit-shipper.ts";
 import { AuditOutboxStore } from "../src/storage/audit-outbox-store.ts";
 import { parseHostMap } from "../src/tools/outbound.ts";
+import { executeMemory } from "../src/memory/execute-memory.ts";
 
 const LEASE_MS = 30_000;
 const POLICY_CACHE_MS = 1_000;
@@ -432,6 +433,8 @@ export class AgentRun extends DurableObject<Env> {
       if (call.kind === "llm") {
         const response = await providerFor(s.doc).complete(call.request!, { doc: s.doc, scope: runScope(s), idempotencyKey: call.idempotencyKey, callId: call.callId, env, hosts: this.hosts, signal: controller.signal });
         outcome = { type: "llm.completed", data: { node: call.node, callId: call.callId, response, durationMs: Date.now() - began } };
+      } else if (call.kind === "memory") {
+        outcome = await executeMemory(this.env, s, call, began);
       } else {
         const result = await executeTool(s.doc, { name: call.tool!, args: call.args, idempotencyKey: call.idempotencyKey, scope: runScope(s), env, hosts: this.hosts, signal: controller.signal });
         outcome = { type: "tool.completed", data: { node: call.node, callId: call.callId, result, durationMs: Date.now() - began } };
@@ -439,7 +442,8 @@ export class AgentRun extends DurableObject<Env> {
     } catch (err) {
       const f = err instanceof CallFailure ? err : new CallFailure(`unexpected error: ${(err as Error).message}`, { retryable: false });
       const error = { message: f.message, retryable: f.retryable, ...(f.status ? { status: f.status } : {}), ...(f.retryAfterMs !== undefined ? { retryAfterMs: f.retryAfterMs } : {}) };
-      outcome = call.kind === "llm" ? { type: "llm.failed", data: { node: call.node, callId: call.callId, error, durationMs: Date.now() - began } } : { type: "tool.failed", data: { node: call.node, callId: call.callId, error, durationMs: Date.now() - began } };
+      const failed = { node: call.node, callId: call.callId, error, durationMs: Date.now() - began };
+      outcome = call.kind === "llm" ? { type: "llm.failed", data: failed } : call.kind === "memory" ? { type: "memory.failed", data: failed } : { type: "tool.failed", data: failed };
     } finally {
       this.inflight = null;
     }

@@ -8,6 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { diffPolicies, type PolicyChange } from "../src/policy/policy-diff.ts";
 import { mayDecide, type ApprovalIndexEntry, type DirectoryUser } from "../src/approvals/approval-index.ts";
 import type { RunSummary } from "../src/engine/run-summary.ts";
+import type { MemoryConflictIndexEntry } from "../src/memory/conflict-view.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { activeSecrets, rotateSecrets, type StoredSecret } from "../src/webhooks/secrets.ts";
 import { DAY_MS, type AuditRecord } from "../src/audit/audit-entry.ts";
@@ -113,6 +114,9 @@ export class TenantRegistry extends DurableObject<Env> {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_secrets (workflow_id TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (workflow_id, secret))`);
     // Accepted deliveries: a redelivered webhook-id finds its run without re-resolving the workflow.
     this.sql.exec(`CREATE TABLE IF NOT EXISTS webhook_deliveries (workflow_id TEXT NOT NULL, webhook_id TEXT NOT NULL, run_id TEXT NOT NULL, request_hash TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (workflow_id, webhook_id))`);
+    // Agent memory conflicts of every scope (fed by the AgentMemory objects; no values, so an erasure leaves nothing here).
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS memory_conflicts (scope TEXT NOT NULL, id INTEGER NOT NULL, status TEXT NOT NULL, detected_at INTEGER NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (scope, id))`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS memory_conflicts_by_status ON memory_conflicts (status, detected_at DESC)`);
   }
 
   // ---------- audit: the tenant's own stream (policy changes, publications, operator actions, reads) ----------
@@ -250,6 +254,27 @@ export class TenantRegistry extends DurableObject<Env> {
     const all = rows.map((r) => JSON.parse(r.entry) as ApprovalIndexEntry);
     const who = q.who;
     return (who ? all.filter((e) => e.status !== "pending" || mayDecide(e, who)) : all).slice(0, q.limit);
+  }
+
+  // ---------- agent memory conflicts index (fed by AgentMemory objects; a resolution overwrites the open entry) ----------
+
+  async indexMemoryConflicts(entries: MemoryConflictIndexEntry[]): Promise<void> {
+    for (const e of entries) {
+      this.sql.exec(
+        `INSERT INTO memory_conflicts (scope, id, status, detected_at, entry) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (scope, id) DO UPDATE SET status = excluded.status, entry = excluded.entry WHERE memory_conflicts.status = 'open'`,
+        e.scope, e.id, e.status, e.detectedAt, JSON.stringify(e),
+      );
+    }
+  }
+
+  async listMemoryConflicts(q: { scope?: string; status?: "open" | "resolved"; limit: number }): Promise<MemoryConflictIndexEntry[]> {
+    const where: string[] = [];
+    const args: SqlStorageValue[] = [];
+    if (q.scope) (where.push("scope = ?"), args.push(q.scope));
+    if (q.status) (where.push("status = ?"), args.push(q.status));
+    const sql = `SELECT entry FROM memory_conflicts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY detected_at DESC, scope, id DESC LIMIT ?`;
+    return this.sql.exec<{ entry: string }>(sql, ...args, q.limit).toArray().map((r) => JSON.parse(r.entry) as MemoryConflictIndexEntry);
   }
 
   async publish(doc: { id: string; version: number }, hash: string, by: string): Promise<RpcResult<{ created: boolean; workflow: PublishedWorkflow }>> {

@@ -7,6 +7,7 @@ import { signingKey } from "./audit/seal.ts";
 export { AgentRun } from "../durable-objects/agent-run.ts";
 export { TenantRegistry } from "../durable-objects/tenant-registry.ts";
 export { AuditWriter } from "../durable-objects/audit-writer.ts";
+export { AgentMemory } from "../durable-objects/agent-memory.ts";
 
 export default {
   fetch: app.fetch,

@@ -4,14 +4,20 @@
  */
 import type { AgentRun } from "../../durable-objects/agent-run.ts";
 import type { TenantRegistry } from "../../durable-objects/tenant-registry.ts";
+import type { AgentMemory } from "../../durable-objects/agent-memory.ts";
 
 type Methods<T, K extends keyof T> = { [M in K]: T[M] };
 
 export type RunRpc = Methods<AgentRun, "start" | "summary" | "events" | "control" | "resolve" | "injectFault" | "approval" | "viewApproval" | "decideApproval" | "reassignApproval" | "cancelApproval" | "auditBacklog">;
-export type RegistryRpc = Methods<TenantRegistry, "publish" | "workflow" | "listWorkflows" | "indexRun" | "listRuns" | "rotateWebhookSecret" | "webhookInfo" | "webhookEndpoint" | "recordWebhookDelivery" | "putDirectory" | "directory" | "rolesOf" | "indexApproval" | "listApprovals" | "putPolicy" | "getPolicy" | "policyHistory" | "policySet" | "recordAudit" | "auditBacklog">;
+export type RegistryRpc = Methods<TenantRegistry, "publish" | "workflow" | "listWorkflows" | "indexRun" | "listRuns" | "rotateWebhookSecret" | "webhookInfo" | "webhookEndpoint" | "recordWebhookDelivery" | "putDirectory" | "directory" | "rolesOf" | "indexApproval" | "listApprovals" | "putPolicy" | "getPolicy" | "policyHistory" | "policySet" | "recordAudit" | "auditBacklog" | "indexMemoryConflicts" | "listMemoryConflicts">;
+
+export type MemoryRpc = Methods<AgentMemory, "write" | "read" | "conflicts" | "conflict" | "resolve" | "retract" | "erase">;
 
 export const runStub = (env: Env, runId: string): RunRpc => env.AGENT_RUN.get(env.AGENT_RUN.idFromName(runId)) as unknown as RunRpc;
 export const registryStub = (env: Env, tenant: string): RegistryRpc => env.TENANT_REGISTRY.get(env.TENANT_REGISTRY.idFromName(tenant)) as unknown as RegistryRpc;
+
+/** A memory scope's object: one per tenant and scope, named `<tenant>:<scope>` (tenant ids hold no colon). */
+export const memoryStub = (env: Env, tenant: string, scope: string): MemoryRpc => env.AGENT_MEMORY.get(env.AGENT_MEMORY.idFromName(`${tenant}:${scope}`)) as unknown as MemoryRpc;
 
 /** The deployment-wide (global) policy lives in a registry under a name no tenant can have. */
 export const GLOBAL_SCOPE_TENANT = "__global__";

@@ -15,6 +15,7 @@ import type { WorkflowNode } from "./workflow-schema.ts";
 import { pendingTimers, tally } from "../approvals/approval-state.ts";
 import { gate, hostOf, type CallSpec } from "./policy-gate.ts";
 import { runScope } from "./run-scope.ts";
+import { decideMemory } from "./memory-node.ts";
 
 export type Decision =
   | { kind: "append"; events: NewEvent[] }
@@ -55,7 +56,9 @@ function continueCall(s: RunState, call: CallState, node: WorkflowNode & { onErr
   const retry = (): Decision =>
     call.kind === "llm"
       ? append({ type: "llm.started", data: { node: call.node, callId: call.callId, attempt: call.attempt + 1, idempotencyKey: call.idempotencyKey, request: call.request! } })
-      : append({
+      : call.kind === "memory"
+        ? append({ type: "memory.started", data: { node: call.node, callId: call.callId, attempt: call.attempt + 1, idempotencyKey: call.idempotencyKey, ...call.memory! } })
+        : append({
           type: "tool.started",
           data: { node: call.node, callId: call.callId, attempt: call.attempt + 1, idempotencyKey: call.idempotencyKey, tool: call.tool!, args: call.args, atMostOnce: call.atMostOnce, ...(call.modelCallId ? { modelCallId: call.modelCallId } : {}) },
         });
@@ -83,7 +86,7 @@ function continueCall(s: RunState, call: CallState, node: WorkflowNode & { onErr
     case "retry_scheduled":
       return { kind: "wait", until: call.retryAt ?? s.lastAt };
     case "gave_up":
-      return failNode(s, node, `${call.kind === "llm" ? "model call" : `tool "${call.tool}"`} failed after ${call.attempt} attempt(s): ${call.error?.message ?? "unknown error"}`);
+      return failNode(s, node, `${call.kind === "llm" ? "model call" : call.kind === "memory" ? `memory ${call.memory?.op}` : `tool "${call.tool}"`} failed after ${call.attempt} attempt(s): ${call.error?.message ?? "unknown error"}`);
     case "completed":
       return null;
   }
@@ -276,6 +279,19 @@ export function decide(s: RunState): Decision {
     }
     case "approval":
       return decideApproval(s, node);
+    case "memory": {
+      if (s.call && s.call.phase !== "completed") {
+        const d = continueCall(s, s.call, node);
+        if (d) return d;
+      }
+      return decideMemory(s, node, scope, {
+        finish: (output) => finishNode(s, output, node.next),
+        fail: (message) => failNode(s, node, message),
+        gated: (spec, start) => gated(s, node, spec, scope, start, (reason) => failNode(s, node, reason)),
+        callId: () => callIdFor(s),
+        idempotencyKey: (callId) => idempotencyKey(s, callId),
+      });
+    }
     default:
       return append({ type: "run.failed", data: { error: { message: `node kind "${node.kind}" is not supported yet`, node: cur.node } } });
   }

@@ -5,6 +5,7 @@
  * action, a timer firing, a crash being detected) that replay takes as given.
  */
 import { z } from "zod";
+import { conflictRecordSchema, factRecordSchema, memoryReadResultSchema, memoryWriteResultSchema } from "../memory/fact-model.ts";
 
 const json = z.unknown();
 const actor = z.object({ sub: z.string(), roles: z.array(z.string()).default([]) });
@@ -60,6 +61,14 @@ export const eventDataSchemas = {
   "tool.completed": z.object({ ...callRef, result: z.object({ status: z.number().optional(), body: json }), durationMs: z.number().optional() }),
   "tool.failed": z.object({ ...callRef, error: callError, durationMs: z.number().optional() }),
   "tool.denied": z.object({ ...callRef, tool: z.string(), modelCallId: z.string(), reason: z.string() }),
+  /** a memory call: read (facts for the node), check (what a write would contradict) or write */
+  "memory.started": z.object({ ...callRef, attempt: z.number().int().positive(), idempotencyKey: z.string(), op: z.enum(["read", "check", "write"]), scope: z.string(), request: json }),
+  /** the exact facts a read or check returned, stale ones marked */
+  "memory.read": z.object({ ...callRef, op: z.enum(["read", "check"]), scope: z.string(), result: memoryReadResultSchema, durationMs: z.number().optional() }),
+  "memory.written": z.object({ ...callRef, scope: z.string(), result: memoryWriteResultSchema, durationMs: z.number().optional() }),
+  "memory.failed": z.object({ ...callRef, error: callError, durationMs: z.number().optional() }),
+  /** a written fact contradicts a believed one: recorded, surfaced, resolved by a person or a declared rule */
+  "memory.conflict": z.object({ ...callRef, scope: z.string(), conflict: conflictRecordSchema, existing: factRecordSchema.optional(), proposed: factRecordSchema.optional() }),
   "timer.scheduled": z.object({ timerId: z.string(), node: z.string(), purpose: z.enum(["wait", "retry", "escalate", "timeout"]), fireAt: z.number() }),
   "policy.loaded": z.object({
     hash: z.string(),
@@ -122,6 +131,8 @@ export const DECISION_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
   "llm.started",
   "tool.started",
   "tool.denied",
+  "memory.started",
+  "memory.conflict",
   "timer.scheduled",
   "run.needs_attention",
   "policy.decision",

@@ -133,6 +133,25 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
       }
       return { ...s, cursor, call, counters };
     }
+    case "memory.started": {
+      const cur = cursorOf(s, e.data.node);
+      const fresh = e.data.attempt === 1;
+      const call: CallState = { callId: e.data.callId, kind: "memory", node: e.data.node, attempt: e.data.attempt, idempotencyKey: e.data.idempotencyKey, atMostOnce: false, phase: "started", memory: { op: e.data.op, scope: e.data.scope, request: e.data.request } };
+      return { ...s, cursor: fresh ? { ...cur, callSeq: cur.callSeq + 1 } : cur, call };
+    }
+    case "memory.read":
+    case "memory.written": {
+      const next = withCall(s, e.data.callId, (c) => ({ ...c, phase: "completed" }));
+      if (next === s || !s.cursor) return s;
+      const m = s.cursor.memory ?? { conflictsSurfaced: 0 };
+      const memory = e.type === "memory.written" ? { ...m, written: e.data.result } : e.data.op === "check" ? { ...m, checked: e.data.result } : { ...m, read: e.data.result };
+      return { ...next, cursor: { ...s.cursor, memory } };
+    }
+    case "memory.conflict": {
+      const cur = cursorOf(s, e.data.node);
+      const m = cur.memory ?? { conflictsSurfaced: 0 };
+      return { ...s, cursor: { ...cur, memory: { ...m, conflictsSurfaced: m.conflictsSurfaced + 1 } } };
+    }
     case "llm.completed": {
       const next = withCall(s, e.data.callId, (c) => ({ ...c, phase: "completed", response: e.data.response }));
       const u = e.data.response.usage;
@@ -142,6 +161,7 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
       return absorbIntoAgent(withCall(s, e.data.callId, (c) => ({ ...c, phase: "completed", result: e.data.result })));
     case "llm.failed":
     case "tool.failed":
+    case "memory.failed":
       return absorbIntoAgent(
         withCall(s, e.data.callId, (c) => ({
           ...c,

@@ -14,7 +14,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, initialDelayMs: 1_000, maxDelayMs: 60_000 };
 
-export function retryPolicyFor(doc: WorkflowDocument, kind: "llm" | "tool", tool?: string): RetryPolicy {
+export function retryPolicyFor(doc: WorkflowDocument, kind: "llm" | "tool" | "memory", tool?: string): RetryPolicy {
   const declared = kind === "llm" ? doc.provider.retry : tool ? doc.tools[tool]?.retry : undefined;
   return { ...DEFAULT_RETRY, ...(declared ?? {}) };
 }

@@ -2,6 +2,7 @@
 import type { Actor, CallError, ChatMessage, LlmRequest, LlmResponse, ModelToolCall } from "./events.ts";
 import type { WorkflowDocument } from "./workflow-schema.ts";
 import type { ApprovalState } from "../approvals/approval-state.ts";
+import type { MemoryReadResult, MemoryWriteResult } from "../memory/fact-model.ts";
 
 export type RunStatus = "running" | "waiting" | "paused" | "needs_attention" | "completed" | "failed" | "halted";
 export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(["completed", "failed", "halted"]);
@@ -17,7 +18,7 @@ export type CallPhase =
 
 export interface CallState {
   callId: string;
-  kind: "llm" | "tool";
+  kind: "llm" | "tool" | "memory";
   node: string;
   attempt: number;
   idempotencyKey: string;
@@ -29,6 +30,8 @@ export interface CallState {
   phase: CallPhase;
   response?: LlmResponse;
   result?: { status?: number; body: unknown };
+  /** a memory call: what it asks the scope's AgentMemory object */
+  memory?: { op: "read" | "check" | "write"; scope: string; request: unknown };
   error?: CallError;
   failedAt?: number;
   retryTimerId?: string;
@@ -53,6 +56,8 @@ export interface Cursor {
   approval?: ApprovalState;
   /** The approval a policy requires for one call (not the node's own approval). */
   callApproval?: ApprovalState & { callId: string };
+  /** A memory node's results so far (the check before a write, the read or the write, the conflicts surfaced). */
+  memory?: { read?: MemoryReadResult; checked?: MemoryReadResult; written?: MemoryWriteResult; conflictsSurfaced: number };
   /** The policy decision for the call about to start. */
   policyDecision?: { callId: string; effect: "allow" | "deny" | "require_approval"; reason: string; approvers?: { users: string[]; roles: string[]; quorum: number } };
 }

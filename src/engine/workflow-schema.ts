@@ -104,9 +104,43 @@ const approvalNode = z.strictObject({
   onReject: nodeId,
 });
 
-const reservedNode = z.looseObject({ kind: z.enum(["memory", "a2a"]) });
+const memoryName = z.string().regex(/^[A-Za-z0-9][\w.@:+-]{0,127}$/, "must be 1-128 chars of letters, digits and . _ @ : + - starting with a letter or digit");
 
-export const nodeSchema = z.discriminatedUnion("kind", [llmNode, agentNode, toolNode, branchNode, waitNode, endNode, approvalNode, reservedNode]);
+/** One fact a memory node writes: value and times are templates; the attribute's declaration (workflow `memory.attributes`) adds cardinality, freshness and rules. */
+const memoryFact = z.strictObject({
+  subject: z.string().min(1).max(300),
+  attribute: memoryName,
+  value: json,
+  source: z.enum(["user_input", "tool_result", "model_inference", "human"]),
+  confidence: z.number().min(0).max(1).default(1),
+  /** when the fact became true (ISO time or ms; templated); default: when it is written */
+  validFrom: z.string().optional(),
+  validTo: z.string().optional(),
+});
+
+/** Reads (facts of a subject, optionally as of a past instant) or writes memory: exactly one of read / write. */
+const memoryNode = z.strictObject({
+  kind: z.literal("memory"),
+  /** the memory scope (templated), e.g. "claimant-{{input.claimant.id}}" */
+  scope: z.string().min(1).max(300),
+  read: z.strictObject({ subject: z.string().min(1).max(300), attributes: z.array(memoryName).max(100).default([]), asOf: z.string().optional() }).optional(),
+  write: z.array(memoryFact).min(1).max(100).optional(),
+  next,
+  onError: nodeId.optional(),
+  policy: z.record(z.string(), json).optional(),
+});
+
+const memoryAttribute = z.strictObject({
+  cardinality: z.enum(["one", "many"]).default("one"),
+  /** a fact older than this reads as stale */
+  freshFor: duration.optional(),
+  /** a declared rule that resolves conflicts on this attribute without a person */
+  resolve: z.enum(["newer_human_supersedes"]).optional(),
+});
+
+const reservedNode = z.looseObject({ kind: z.enum(["a2a"]) });
+
+export const nodeSchema = z.discriminatedUnion("kind", [llmNode, agentNode, toolNode, branchNode, waitNode, endNode, approvalNode, memoryNode, reservedNode]);
 
 const httpTool = z.strictObject({
   kind: z.literal("http"),
@@ -163,6 +197,7 @@ export const workflowSchema = z.strictObject({
   start: nodeId,
   nodes: z.record(nodeId, nodeSchema).refine((n) => Object.keys(n).length > 0, "must hold at least one node"),
   tools: z.record(toolName, toolSchema).default({}),
+  memory: z.strictObject({ attributes: z.record(memoryName, memoryAttribute).default({}) }).default({ attributes: {} }),
   limits: z.strictObject({ maxSteps: z.number().int().positive().max(100_000).default(1000) }).default({ maxSteps: 1000 }),
   policy: z.record(z.string(), json).optional(),
 });
@@ -171,6 +206,8 @@ export type WorkflowDocument = z.output<typeof workflowSchema>;
 export type WorkflowNode = z.output<typeof nodeSchema>;
 export type ToolDefinition = z.output<typeof toolSchema>;
 export type ScriptedTurn = z.output<typeof scriptedTurn>;
+export type MemoryNode = z.output<typeof memoryNode>;
+export type MemoryAttribute = z.output<typeof memoryAttribute>;
 
 export interface ValidationIssue {
   path: string;
@@ -222,6 +259,8 @@ function successors(node: WorkflowNode): string[] {
       return node.onError ? [node.next, node.onError] : [node.next];
     case "wait":
       return [node.next];
+    case "memory":
+      return node.onError ? [node.next, node.onError] : [node.next];
     case "approval":
       return [node.onApprove, node.onReject];
     default:
@@ -235,7 +274,7 @@ function checkGraph(doc: WorkflowDocument): ValidationIssue[] {
   if (!ids.has(doc.start)) errors.push({ path: "start", message: `names node "${doc.start}", which does not exist` });
   for (const [nid, node] of Object.entries(doc.nodes)) {
     const at = `nodes.${nid}`;
-    if (node.kind === "memory" || node.kind === "a2a") {
+    if (node.kind === "a2a") {
       errors.push({ path: `${at}.kind`, message: `node kind "${node.kind}" is reserved and not supported yet` });
       continue;
     }
@@ -263,9 +302,10 @@ function checkGraph(doc: WorkflowDocument): ValidationIssue[] {
         last = after;
       });
       if (node.timeout && parseDuration(node.timeout.after) <= last) errors.push({ path: `${at}.timeout.after`, message: "the timeout must come after the last escalation" });
-    } else if (node.kind === "llm" || node.kind === "agent" || node.kind === "tool" || node.kind === "wait") {
+    } else if (node.kind === "llm" || node.kind === "agent" || node.kind === "tool" || node.kind === "wait" || node.kind === "memory") {
       refs.push([`${at}.next`, node.next]);
       if (node.kind !== "wait" && node.onError) refs.push([`${at}.onError`, node.onError]);
+      if (node.kind === "memory" && !node.read === !node.write) errors.push({ path: at, message: "a memory node needs exactly one of read or write" });
     }
     for (const [path, target] of refs) if (!ids.has(target)) errors.push({ path, message: `names node "${target}", which does not exist` });
     if (node.kind === "agent") {

@@ -87,7 +87,7 @@ describe("workflow validation", () => {
     expect(r.ok).toBe(true);
   });
   it("rejects reserved node kinds, unknown keys, bad YAML and bad CEL precisely", () => {
-    const reserved = parseWorkflow({ ...base, nodes: { a: { kind: "memory" }, done: { kind: "end" } } });
+    const reserved = parseWorkflow({ ...base, nodes: { a: { kind: "a2a" }, done: { kind: "end" } } });
     expect(!reserved.ok && reserved.errors[0]).toMatchObject({ path: "nodes.a.kind", message: expect.stringMatching(/reserved/) });
     const extra = parseWorkflow({ ...base, surprise: 1 });
     expect(!extra.ok && extra.errors[0].message).toMatch(/surprise/);
