@@ -6,9 +6,10 @@
  * made the first time). Open and resolved conflicts are pushed to the tenant's registry, so
  * `GET /v1/memory/conflicts` can list them across scopes; a failed push is retried by the alarm.
  *
- * Auditing: acts inside a run are events of that run (its audit trail records them); acts
- * through the API (a person's facts, resolutions, retractions, erasure, reads) are recorded by
- * the API on the tenant's audit stream.
+ * Auditing: every write, conflict, resolution, retraction and erasure is an entry on the
+ * scope's own audit stream (`memory:<tenant>:<scope>`), chained into the object's audit outbox in
+ * the same transaction as the act and shipped like a run's (src/memory/memory-audit.ts); a
+ * run's memory calls are also events of that run. Reads through the API are audited by the API.
  */
 import { DurableObject } from "cloudflare:workers";
 import { MemoryInputError, type ConflictRecord, type FactInput, type FactRecord, type MemoryReadResult, type MemoryWriteResult, type ResolveRequest, type Writer } from "../src/memory/fact-model.ts";
@@ -18,6 +19,9 @@ import { MemoryStore } from "../src/memory/memory-store.ts";
 import { conflictIndexEntry, type MemoryConflictView } from "../src/memory/conflict-view.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { registryStub } from "../src/api/stubs.ts";
+import { AuditShipping, auditWriterFor } from "../src/audit/audit-shipper.ts";
+import { AuditOutboxStore } from "../src/storage/audit-outbox-store.ts";
+import { memoryAuditRecord, writeAuditItems, type MemoryAuditItem } from "../src/memory/memory-audit.ts";
 
 const INDEX_RETRY_MS = 5_000;
 
@@ -46,10 +50,19 @@ export const memoryObjectName = (tenant: string, scope: string) => `${tenant}:${
 
 export class AgentMemory extends DurableObject<Env> {
   private readonly store: MemoryStore;
+  private readonly audit: AuditOutboxStore;
+  private readonly shipping: AuditShipping;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new MemoryStore(ctx.storage.sql);
+    this.audit = new AuditOutboxStore(ctx.storage.sql);
+    this.shipping = new AuditShipping({
+      outbox: this.audit,
+      ctx,
+      store: () => auditWriterFor(env, ctx.id.toString()),
+      retry: (at) => void (at === null ? undefined : ctx.storage.setAlarm(at)),
+    });
   }
 
   /** The object serves one tenant's scope: a request naming another is refused as if nothing existed. */
@@ -58,19 +71,28 @@ export class AgentMemory extends DurableObject<Env> {
     return name === undefined ? this.store.meta("name") === memoryObjectName(t.tenant, t.scope) : name === memoryObjectName(t.tenant, t.scope);
   }
 
-  private commit<T>(plan: () => { changes: MemoryChange[]; value: T }): T {
+  /** Plans and applies an act in one transaction, with its audit entries. */
+  private commit<T>(t: MemoryTarget, at: number, plan: () => { changes: MemoryChange[]; value: T }, audit: (value: T) => MemoryAuditItem[]): T {
     let value!: T;
     try {
       this.ctx.storage.transactionSync(() => {
         const p = plan();
         this.store.apply(p.changes);
         value = p.value;
+        this.audit.append(audit(value).map((i) => memoryAuditRecord(t.tenant, t.scope, i, at)));
       });
     } catch (err) {
       this.store.resync();
+      this.audit.forgetHeads();
       throw err;
     }
+    this.shipping.schedule();
     return value;
+  }
+
+  /** For tests and operators: how many audit entries wait to be shipped. */
+  async auditBacklog(): Promise<{ pending: number; attempts: number; nextAt: number; lastError: string | null }> {
+    return this.shipping.backlog();
   }
 
   private guarded<T>(t: MemoryTarget, run: () => T): RpcResult<T> {
@@ -91,7 +113,7 @@ export class AgentMemory extends DurableObject<Env> {
       const replay = req.idempotencyKey ? this.store.request(req.idempotencyKey) : null;
       if (replay) return { facts: this.store.factsByIds(replay.factIds), retired: replay.retired, conflicts: this.store.conflictsByIds(replay.conflictIds), replayed: true };
       const at = Date.now();
-      return this.commit(() => {
+      return this.commit(req, at, () => {
         const changes: MemoryChange[] = [];
         for (const input of req.facts) {
           const planned = planWrite(input, this.store.current(input.subject, input.attribute), at, req.writer, this.store);
@@ -101,7 +123,7 @@ export class AgentMemory extends DurableObject<Env> {
         const result = summarizeWrite(changes, (ids) => this.store.conflictsByIds(ids));
         if (req.idempotencyKey) this.store.saveRequest(req.idempotencyKey, at, { factIds: result.facts.map((f) => f.id), retired: result.retired, conflictIds: result.conflicts.map((c) => c.id) });
         return { changes: [], value: result };
-      });
+      }, (w) => writeAuditItems(req.writer, w.facts, w.retired, w.conflicts));
     });
     if (r.ok && r.value.conflicts.length) await this.pushIndex(req);
     return r;
@@ -132,7 +154,7 @@ export class AgentMemory extends DurableObject<Env> {
   async resolve(req: MemoryTarget & { conflictId: number; resolution: ResolveRequest; by: string }): Promise<RpcResult<{ conflict: MemoryConflictView; facts: FactRecord[]; retired: Array<{ id: number; reason: string }> }>> {
     const r = this.guarded(req, () => {
       const at = Date.now();
-      return this.commit(() => {
+      return this.commit(req, at, () => {
         const c = this.store.conflictById(req.conflictId);
         if (!c) throw new MemoryInputError("no such conflict", 404);
         const proposed = this.store.factById(c.proposedId)!;
@@ -141,7 +163,7 @@ export class AgentMemory extends DurableObject<Env> {
         const changes = planResolution(c, proposed, believed, others, req.resolution, at, { kind: "person", id: req.by }, this.store);
         const s = summarizeWrite(changes, () => []);
         return { changes, value: { conflictId: c.id, facts: s.facts, retired: s.retired } };
-      });
+      }, (v) => [{ type: "memory.resolved", by: { kind: "person", sub: req.by }, payload: { conflictId: v.conflictId, resolution: req.resolution.kind, ...(req.resolution.note ? { note: req.resolution.note } : {}), facts: v.facts.map((f) => f.id), retired: v.retired } }]);
     });
     if (!r.ok) return r;
     await this.pushIndex(req);
@@ -151,7 +173,7 @@ export class AgentMemory extends DurableObject<Env> {
   async retract(req: MemoryTarget & { factId: number; by: string; reason: string }): Promise<RpcResult<FactRecord>> {
     return this.guarded(req, () => {
       const at = Date.now();
-      this.commit(() => ({ changes: planRetraction(this.store.factById(req.factId), this.store.openConflictsOf(req.factId), at, req.by, req.reason), value: null }));
+      this.commit(req, at, () => ({ changes: planRetraction(this.store.factById(req.factId), this.store.openConflictsOf(req.factId), at, req.by, req.reason), value: null }), () => [{ type: "memory.retracted", by: { kind: "person", sub: req.by }, payload: { factId: req.factId, reason: req.reason } }]);
       return this.store.factById(req.factId)!;
     });
   }
@@ -160,12 +182,12 @@ export class AgentMemory extends DurableObject<Env> {
   async erase(req: MemoryTarget & { subject: string; attribute?: string; by: string; reason: string }): Promise<RpcResult<{ erased: number; tombstones: FactRecord[] }>> {
     const r = this.guarded(req, () => {
       const at = Date.now();
-      const ids = this.commit(() => {
+      const ids = this.commit(req, at, () => {
         const facts = this.store.allOf(req.subject, req.attribute);
         const open = new Map<number, ConflictRecord>();
         for (const f of facts) for (const c of this.store.openConflictsOf(f.id)) open.set(c.id, c);
         return { changes: planErasure(facts, [...open.values()], at, req.by, req.reason), value: facts.map((f) => f.id) };
-      });
+      }, (erased) => [{ type: "memory.erased", by: { kind: "person", sub: req.by }, payload: { subject: req.subject, ...(req.attribute ? { attribute: req.attribute } : {}), reason: req.reason, factIds: erased } }]);
       return { erased: ids.length, tombstones: this.store.factsByIds(ids) };
     });
     if (r.ok) await this.pushIndex(req);
@@ -173,6 +195,7 @@ export class AgentMemory extends DurableObject<Env> {
   }
 
   async alarm(): Promise<void> {
+    if (this.audit.size() > 0) this.shipping.schedule(true);
     const t = this.store.meta("target");
     if (t) await this.pushIndex(JSON.parse(t) as MemoryTarget);
   }

@@ -6,3 +6,8 @@ export function runStream(runId: string): string {
 export function tenantStream(tenant: string): string {
   return `tenant:${tenant}`;
 }
+
+/** One per agent memory scope: every write, conflict, resolution, retraction and erasure in it. */
+export function memoryStream(tenant: string, scope: string): string {
+  return `memory:${tenant}:${scope}`;
+}

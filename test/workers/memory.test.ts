@@ -5,7 +5,9 @@
  * a model inference contradicting a human fact becomes a conflict (or is denied by policy),
  * erasure leaves tombstones, and tenants never see each other's memory.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { auditStore } from "../../src/audit/audit-store.ts";
 import { parseEvent } from "../../src/engine/events.ts";
 import { replay } from "../../src/engine/replay.ts";
 import { api, events, publish, settle, startRun, tokenFor } from "./helpers.ts";
@@ -185,6 +187,20 @@ describe("agent memory", () => {
     expect(now.facts).toEqual([]);
     const before = await json<{ facts: Array<Fact & { erased: boolean }> }>(await api(`/v1/memory/claimant-c-4?as_of=${encodeURIComponent(new Date(Date.now() - 1).toISOString())}&valid_at=any`, { token: admin }));
     expect(JSON.stringify(before)).not.toContain("Secret");
+
+    // the scope's own audit stream: the write, then the erasure, chained, the email redacted, the erasure without values
+    const mem = env.AGENT_MEMORY.get(env.AGENT_MEMORY.idFromName("mem-d:claimant-c-4"));
+    for (let i = 0; i < 100 && (await mem.auditBacklog()).pending > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await mem.auditBacklog()).pending).toBe(0);
+    const trail = await auditStore(env).streamEntries("mem-d", "memory:mem-d:claimant-c-4", 0, 100);
+    expect(trail.map((e) => [e.seq, e.type, e.actor])).toEqual([
+      [1, "memory.written", { kind: "user", id: "op-1" }],
+      [2, "memory.erased", { kind: "user", id: "user-mem-d" }],
+    ]);
+    expect(trail[1].prevHash).toBe(trail[0].hash);
+    expect(JSON.stringify(trail[0].payload)).not.toContain("jane@example.com");
+    expect(trail[0].redactions.map((r) => r.kind)).toEqual(["email"]);
+    expect(JSON.stringify(trail[1].payload)).not.toContain("Secret");
   });
 
   it("tenants never see each other's memory", async () => {

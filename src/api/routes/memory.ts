@@ -13,6 +13,7 @@ import { recordRead } from "../audit-reads.ts";
 import { requireRole, type AppEnv } from "../auth-middleware.ts";
 import { readJson } from "../body.ts";
 import { problem, problemResponse } from "../problem.ts";
+import { timed } from "../server-timing.ts";
 import { memoryStub, registryStub } from "../stubs.ts";
 
 export const memoryRoutes = new Hono<AppEnv>();
@@ -73,10 +74,6 @@ function scopeOf(c: Context): string | Response {
   return scope.success ? scope.data : problem(c, 404, "Not Found", "no such memory scope");
 }
 
-async function recordAct(c: Context<AppEnv>, type: string, payload: Record<string, unknown>): Promise<void> {
-  const p = c.get("principal");
-  await registryStub(c.env, p.tenant).recordAudit([{ type, actor: { sub: p.sub, roles: p.roles }, payload }]);
-}
 
 memoryRoutes.get("/conflicts", async (c) => {
   const q = conflictsQuery.safeParse(c.req.query());
@@ -98,16 +95,23 @@ memoryRoutes.get("/:scope", async (c) => {
   const q = readQuery.safeParse(c.req.query());
   if (!q.success) return badQuery(c, q.error);
   const p = c.get("principal");
-  await recordRead(c, "memory", { query: { scope, ...c.req.query() } });
   const attributes = q.data.attribute?.split(",").filter(Boolean);
-  const r = await memoryStub(c.env, p.tenant, scope).read({
-    tenant: p.tenant,
-    scope,
-    ...(q.data.subject ? { subject: q.data.subject } : {}),
-    ...(attributes?.length ? { attributes } : {}),
-    ...(q.data.as_of !== undefined ? { asOf: q.data.as_of } : {}),
-    ...(q.data.valid_at !== undefined ? { validAt: q.data.valid_at === "any" ? null : q.data.valid_at } : {}),
-  });
+  // the read is audited alongside it; nothing is returned unless both succeed
+  const [, r] = await Promise.all([
+    recordRead(c, "memory", { query: { scope, ...c.req.query() } }),
+    timed(
+      c,
+      "memory",
+      memoryStub(c.env, p.tenant, scope).read({
+        tenant: p.tenant,
+        scope,
+        ...(q.data.subject ? { subject: q.data.subject } : {}),
+        ...(attributes?.length ? { attributes } : {}),
+        ...(q.data.as_of !== undefined ? { asOf: q.data.as_of } : {}),
+        ...(q.data.valid_at !== undefined ? { validAt: q.data.valid_at === "any" ? null : q.data.valid_at } : {}),
+      }),
+    ),
+  ]);
   if (!r.ok) return problemResponse(r.problem, c.req.path);
   const v = r.value;
   return c.json({ scope, readAt: iso(v.readAt), asOf: iso(v.asOf), validAt: iso(v.validAt), facts: v.facts.map(presentFact), contested: v.contested.map(presentFact) });
@@ -120,9 +124,8 @@ memoryRoutes.post("/:scope/facts", requireRole("operator", "admin"), async (c) =
   if (body instanceof Response) return body;
   const p = c.get("principal");
   const facts = body.facts.map((f) => factInputSchema.parse(f));
-  const r = await memoryStub(c.env, p.tenant, scope).write({ tenant: p.tenant, scope, facts, writer: { kind: "person", sub: p.sub } });
+  const r = await timed(c, "memory", memoryStub(c.env, p.tenant, scope).write({ tenant: p.tenant, scope, facts, writer: { kind: "person", sub: p.sub } }));
   if (!r.ok) return problemResponse(r.problem, c.req.path);
-  await recordAct(c, "memory.written", { scope, facts: r.value.facts.map((f) => ({ id: f.id, subject: f.subject, attribute: f.attribute, value: f.value, status: f.status, sourceKind: f.provenance.sourceKind })), retired: r.value.retired, conflicts: r.value.conflicts.map((x) => x.id) });
   return c.json({ facts: r.value.facts.map(presentFact), retired: r.value.retired, conflicts: r.value.conflicts.map(presentConflict) }, 201);
 });
 
@@ -137,7 +140,6 @@ memoryRoutes.post("/:scope/conflicts/:id/resolve", requireRole("approver", "oper
   const resolution = resolveRequestSchema.parse({ kind: body.resolution, ...(body.validity ? { validity: body.validity } : {}), ...(body.note ? { note: body.note } : {}) });
   const r = await memoryStub(c.env, p.tenant, scope).resolve({ tenant: p.tenant, scope, conflictId: id, resolution, by: p.sub });
   if (!r.ok) return problemResponse(r.problem, c.req.path);
-  await recordAct(c, "memory.resolution", { scope, conflictId: id, resolution: body.resolution, ...(body.note ? { note: body.note } : {}), facts: r.value.facts.map((f) => f.id), retired: r.value.retired });
   return c.json({ conflict: presentConflict(r.value.conflict), facts: r.value.facts.map(presentFact), retired: r.value.retired });
 });
 
@@ -151,7 +153,6 @@ memoryRoutes.post("/:scope/facts/:id/retract", requireRole("operator", "admin"),
   const p = c.get("principal");
   const r = await memoryStub(c.env, p.tenant, scope).retract({ tenant: p.tenant, scope, factId: id, by: p.sub, reason: body.reason });
   if (!r.ok) return problemResponse(r.problem, c.req.path);
-  await recordAct(c, "memory.retraction", { scope, factId: id, reason: body.reason });
   return c.json(presentFact(r.value));
 });
 
@@ -164,6 +165,5 @@ memoryRoutes.post("/:scope/erasure", requireRole("admin"), async (c) => {
   const p = c.get("principal");
   const r = await memoryStub(c.env, p.tenant, scope).erase({ tenant: p.tenant, scope, subject: body.subject, ...(body.attribute ? { attribute: body.attribute } : {}), by: p.sub, reason: body.reason });
   if (!r.ok) return problemResponse(r.problem, c.req.path);
-  await recordAct(c, "memory.erasure", { scope, subject: body.subject, ...(body.attribute ? { attribute: body.attribute } : {}), reason: body.reason, erased: r.value.erased });
   return c.json({ erased: r.value.erased, tombstones: r.value.tombstones.map(presentFact) });
 });
