@@ -78,7 +78,7 @@ export const eventDataSchemas = {
   "policy.decision": z.object({
     node: z.string(),
     callId: z.string(),
-    action: z.enum(["tool", "llm", "egress", "memory.write"]),
+    action: z.enum(["tool", "llm", "egress", "memory.write", "memory.read"]),
     effect: z.enum(["allow", "deny", "require_approval"]),
     rules: z.array(z.string()),
     reason: z.string(),

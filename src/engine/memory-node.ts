@@ -94,7 +94,14 @@ export function decideMemory(s: RunState, node: MemoryNode, scope: Record<string
     events: [{ type: "memory.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: h.idempotencyKey(callId), op, scope: scopeName, request } }],
   });
   if (node.read) {
-    if (m.read) return h.finish(readOutput(m.read));
+    if (m.read) {
+      const out = readOutput(m.read);
+      if (!out.stale) return h.finish(out);
+      // stale facts pass the policy gate before the run may use them: a rule can deny, or
+      // require a person to re-verify them (call.args.stale lists them)
+      const stale = out.facts.filter((f) => f.stale).map((f) => ({ id: f.id, subject: f.subject, attribute: f.attribute, value: f.value, sourceKind: f.sourceKind }));
+      return h.gated({ callId: h.callId(), action: "memory.read", args: { scope: scopeName, stale } }, () => h.finish(out));
+    }
     let asOf: number | undefined;
     try {
       asOf = renderTime(node.read.asOf, scope, "read.asOf");

@@ -82,7 +82,7 @@ export function gate(s: RunState, node: WorkflowNode, spec: CallSpec, scope: Rec
   const cur = s.cursor!;
   const pd = cur.policyDecision;
   if (!pd || pd.callId !== spec.callId) {
-    const req = { action: spec.action, node: cur.node, ...(spec.tool !== undefined ? { tool: spec.tool, args: spec.args } : {}), ...(spec.action === "memory.write" ? { args: spec.args } : {}), ...(spec.model !== undefined ? { model: spec.model } : {}), ...(spec.maxTokens !== undefined ? { maxTokens: spec.maxTokens } : {}), ...(spec.host !== undefined ? { host: spec.host } : {}) };
+    const req = { action: spec.action, node: cur.node, ...(spec.tool !== undefined ? { tool: spec.tool, args: spec.args } : {}), ...(spec.action === "memory.write" || spec.action === "memory.read" ? { args: spec.args } : {}), ...(spec.model !== undefined ? { model: spec.model } : {}), ...(spec.maxTokens !== undefined ? { maxTokens: spec.maxTokens } : {}), ...(spec.host !== undefined ? { host: spec.host } : {}) };
     const d = decideCall(entriesFor(s, node), req, policyFacts(s, scope));
     return {
       kind: "append",
@@ -110,7 +110,7 @@ export function gate(s: RunState, node: WorkflowNode, spec: CallSpec, scope: Rec
   const ca = cur.callApproval?.callId === spec.callId ? cur.callApproval : undefined;
   if (!ca) {
     const approvers = pd.approvers ?? { users: [], roles: [], quorum: 1 };
-    const what = spec.action === "memory.write" ? `write to memory ${JSON.stringify(spec.args ?? {})}` : spec.tool ? `tool ${spec.tool} with ${JSON.stringify(spec.args ?? {})}` : `model call to ${spec.model}`;
+    const what = spec.action === "memory.write" ? `write to memory ${JSON.stringify(spec.args ?? {})}` : spec.action === "memory.read" ? `use of stale memory ${JSON.stringify(spec.args ?? {})} (re-verify it)` : spec.tool ? `tool ${spec.tool} with ${JSON.stringify(spec.args ?? {})}` : `model call to ${spec.model}`;
     return {
       kind: "append",
       events: [

@@ -19,7 +19,7 @@ import { anyMatches, hostAllowed, matchesAny } from "./glob.ts";
 import type { Approvers, Policy, PolicyLevel, PolicyRule } from "./policy-schema.ts";
 
 export type Effect = "allow" | "deny" | "require_approval";
-export type PolicyAction = "tool" | "llm" | "egress" | "memory.write";
+export type PolicyAction = "tool" | "llm" | "egress" | "memory.write" | "memory.read";
 
 export interface PolicyEntry {
   level: PolicyLevel;
@@ -90,7 +90,7 @@ interface CompiledPolicy {
   byTool: Map<string, CompiledRule[]>;
 }
 
-const ACTIONS: readonly PolicyAction[] = ["tool", "llm", "egress", "memory.write"];
+const ACTIONS: readonly PolicyAction[] = ["tool", "llm", "egress", "memory.write", "memory.read"];
 
 const compiledPolicies = new WeakMap<Policy, CompiledPolicy>();
 const NONE: CompiledRule[] = [];
@@ -105,7 +105,7 @@ function compiled(p: Policy): CompiledPolicy {
   if (own) return own;
   let c = compiledPolicies.get(p);
   if (!c) {
-    c = { unguarded: { tool: [], llm: [], egress: [], "memory.write": [] }, byTool: new Map() };
+    c = { unguarded: { tool: [], llm: [], egress: [], "memory.write": [], "memory.read": [] }, byTool: new Map() };
     for (const rule of p.rules) {
       const r: CompiledRule = { rule, run: compileExpressionParts(rule.when), toolGuard: toolGuardOf(rule.when) };
       if (r.toolGuard === null) {

@@ -27,7 +27,7 @@ export const ruleSchema = z.strictObject({
   approvers: approversSchema.optional(),
   reason: z.string().min(1).max(1000),
   /** What the rule applies to; absent = every action. */
-  on: z.array(z.enum(["tool", "llm", "egress", "memory.write"])).optional(),
+  on: z.array(z.enum(["tool", "llm", "egress", "memory.write", "memory.read"])).optional(),
 });
 
 export const limitsSchema = z.strictObject({

@@ -174,6 +174,38 @@ describe("agent memory", () => {
     expect(conflicts.items).toEqual([]);
   });
 
+  it("a stale fact is marked in the read and passes the policy gate: a person re-verifies it, or policy refuses it", async () => {
+    const admin = await tokenFor("mem-s");
+    const staleFlow = (id: string, effect: "require_approval" | "deny") => ({
+      ...recallFlow,
+      id,
+      policy: { rules: [{ id: "reverify-stale", on: ["memory.read"], when: "size(call.args.stale) > 0", effect, reason: "The claimant's address is older than its freshness window: re-verify it.", ...(effect === "require_approval" ? { approvers: { users: ["reviewer-1"] } } : {}) }] },
+    });
+    await publish(admin, staleFlow("mem-stale-ask", "require_approval"));
+    await publish(admin, staleFlow("mem-stale-deny", "deny"));
+    await json(await api("/v1/memory/claimant-c-9/facts", { method: "POST", token: admin, json: { facts: [{ subject: "c-9", attribute: "address", value: "4 Old Road", freshForMs: 1 }] } }), 201);
+    await new Promise((r) => setTimeout(r, 5));
+
+    const asked = await startRun(admin, "mem-stale-ask", { claimant: "c-9" });
+    const waiting = await settle(admin, asked.id, ["waiting", "completed", "failed"]);
+    expect(waiting.status).toBe("waiting");
+    let log = await events(admin, asked.id);
+    expect(log.find((e) => e.type === "memory.read")?.data).toMatchObject({ result: { facts: [{ value: "4 Old Road", stale: true }] } });
+    expect(log.find((e) => e.type === "policy.decision" && e.data.action === "memory.read")?.data).toMatchObject({ effect: "require_approval", rules: ["reverify-stale"] });
+    const approvalId = (waiting.waiting as { approvalId: string }).approvalId;
+    const reviewer = await tokenFor("mem-s", ["admin"], "reviewer-1"); // not the run's starter: separation of duties
+    await json(await api(`/v1/approvals/${approvalId}/decision`, { method: "POST", token: reviewer, json: { decision: "approve", comment: "called the claimant: still at 4 Old Road" } }));
+    const done = await settle(admin, asked.id);
+    expect(done.status).toBe("completed");
+    expect(done.output).toEqual({ address: "4 Old Road" });
+
+    const denied = await startRun(admin, "mem-stale-deny", { claimant: "c-9" });
+    const refused = await settle(admin, denied.id);
+    expect(refused.status).toBe("failed");
+    log = await events(admin, denied.id);
+    expect(log.find((e) => e.type === "policy.decision" && e.data.action === "memory.read")?.data).toMatchObject({ effect: "deny" });
+  });
+
   it("erasure removes the values and leaves tombstones with provenance; it is audited and needs an admin", async () => {
     const admin = await tokenFor("mem-d");
     const operator = await tokenFor("mem-d", ["operator"], "op-1");
