@@ -5,6 +5,7 @@
  *   node bench/approvals.ts           runs parked on approvals: resume latency and holding cost (bench/results/approvals.json)
  *   node bench/policy.ts              policy decision latency: Warden vs naive CEL vs Cedar wasm (bench/results/policy.json)
  *   node bench/audit.ts               audit shipping, lag under load, verification, redaction quality (bench/results/audit.json)
+ *   node bench/memory.ts              agent memory with 100,000 facts: write, read, as-of latency (bench/results/memory.json)
  * Arguments after `--` go to every benchmark (e.g. `npm run bench -- --quick`); `--only <name>` picks one.
  */
 import { spawnSync } from "node:child_process";
@@ -16,6 +17,7 @@ const benches = [
   { name: "approvals", script: "bench/approvals.ts" },
   { name: "policy", script: "bench/policy.ts" },
   { name: "audit", script: "bench/audit.ts" },
+  { name: "memory", script: "bench/memory.ts" },
 ];
 const args = process.argv.slice(2);
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;
