@@ -26,8 +26,13 @@ import { executeTool } from "../src/tools/execute-tool.ts";
 import { auditRecordForEvent } from "../src/audit/run-audit.ts";
 import { AuditShipping, auditWriterFor } from "../src/audit/audit-shipper.ts";
 import { AuditOutboxStore } from "../src/storage/audit-outbox-store.ts";
-import { parseHostMap } from "../src/tools/outbound.ts";
+import { outboundFetch, parseHostMap } from "../src/tools/outbound.ts";
 import { executeMemory } from "../src/memory/execute-memory.ts";
+import { prepareBreachNotice, reserveEverywhere, settleEverywhere } from "../src/budget/budget-client.ts";
+import { breachFacts, settleJobs, type SettleJob } from "../src/budget/settlement.ts";
+import type { BreachFacts } from "../src/budget/breach-notice.ts";
+import type { OpenReservation } from "../src/budget/run-budget.ts";
+import type { Cap } from "../src/budget/budget-limits.ts";
 
 const LEASE_MS = 30_000;
 const POLICY_CACHE_MS = 1_000;
@@ -184,7 +189,11 @@ export class AgentRun extends DurableObject<Env> {
         if (e.type === "approval.escalated") this.store.enqueue("notify", { approvalId: e.data.approvalId, level: e.data.level }, at);
         if (e.type === "approval.reassigned") this.store.enqueue("notify", { approvalId: e.data.approvalId, level: -1 }, at);
         if (e.type.startsWith("approval.") && e.type !== "approval.viewed") touched.add((e.data as { approvalId: string }).approvalId);
+        const breach = breachFacts(s, e);
+        if (breach) this.store.enqueue("budget-notify", breach, at);
       }
+      // reservations whose outcome these events decided are settled or released through the outbox
+      for (const job of settleJobs(s0, s)) this.store.enqueue("budget-settle", job, at);
       if (s.terminal && !s0.terminal && s.cursor?.approval) touched.add(s.cursor.approval.approvalId);
       for (const id of touched) this.enqueueApprovalIndex(s, id, at);
       if (s.status !== s0.status || s.terminal !== s0.terminal) this.store.enqueue("index", summarize(s), at);
@@ -411,6 +420,10 @@ export class AgentRun extends DurableObject<Env> {
           await this.execute(this.state!, d.call);
           continue;
         }
+        if (d.kind === "reserve") {
+          if (await this.reserveBudget(d.reservation)) continue;
+          return; // a budget is unreachable: nothing is spent, the lease alarm retries after the backoff
+        }
         break;
       }
       this.store.deleteTimer(LEASE);
@@ -431,7 +444,7 @@ export class AgentRun extends DurableObject<Env> {
     let outcome: NewEvent;
     try {
       if (call.kind === "llm") {
-        const response = await providerFor(s.doc).complete(call.request!, { doc: s.doc, scope: runScope(s), idempotencyKey: call.idempotencyKey, callId: call.callId, env, hosts: this.hosts, signal: controller.signal });
+        const response = await providerFor(s.doc).complete(this.cappedRequest(s, call), { doc: s.doc, scope: runScope(s), idempotencyKey: call.idempotencyKey, callId: call.callId, env, hosts: this.hosts, signal: controller.signal });
         outcome = { type: "llm.completed", data: { node: call.node, callId: call.callId, response, durationMs: Date.now() - began } };
       } else if (call.kind === "memory") {
         outcome = await executeMemory(this.env, s, call, began);
@@ -452,6 +465,59 @@ export class AgentRun extends DurableObject<Env> {
       return;
     }
     this.append([outcome]);
+  }
+
+  // ---------- budgets ----------
+
+  /** Records the shared budgets' answer to a reservation; false when one was unreachable (the lease timer is set to the retry time). */
+  private async reserveBudget(r: OpenReservation): Promise<boolean> {
+    const outcome = await reserveEverywhere(this.env, this.state!.runId, r, () => Date.now());
+    if (this.stopped || !this.state || this.state.terminal) return false;
+    this.append([outcome]);
+    if (outcome.type !== "budget.unavailable") return true;
+    this.store.setTimer(LEASE, outcome.data.retryAt, "lease");
+    return false;
+  }
+
+  /** The request as sent: with the output cap the call was reserved for, so the provider cannot spend past it. */
+  private cappedRequest(s: RunState, call: CallState): NonNullable<CallState["request"]> {
+    const request = call.request!;
+    if (request.maxTokens) return request;
+    const r = Object.values(s.budget.open).find((o) => o.callId === call.callId && o.attempt === call.attempt);
+    return r ? { ...request, maxTokens: r.estimate.outputTokens } : request;
+  }
+
+  /** Per-run budget limits set on this run through the API (`PUT /v1/budgets/runs/:id`): an event, so replay and the audit trail see them. */
+  async setBudget(tenant: string, cap: Cap, actor: Actor): Promise<RpcResult<RunSummary>> {
+    const s = this.state;
+    if (!s || s.tenant !== tenant) return fail(404, "Not Found", "no such run");
+    if (s.terminal) return fail(409, "Conflict", `run is ${s.terminal}; its budget can no longer change`);
+    this.append([{ type: "budget.limits_set", data: { actor, limits: cap } }]);
+    this.kick();
+    return ok(summarize(this.state!));
+  }
+
+  /** The run's spend, its own cap and its open reservations. */
+  async budget(tenant: string): Promise<RpcResult<{ spent: RunState["budget"]["spent"]; cap: Cap | null; open: OpenReservation[]; status: string; halt: RunState["halt"] | null }>> {
+    const s = this.state;
+    if (!s || s.tenant !== tenant) return fail(404, "Not Found", "no such run");
+    return ok({ spent: s.budget.spent, cap: s.budget.cap, open: Object.values(s.budget.open), status: s.status, halt: s.halt ?? null });
+  }
+
+  /** A settlement the outbox delivers: acknowledged by every scope, then recorded with the outbox row's acknowledgement. */
+  private async deliverSettlement(outboxId: number, job: SettleJob): Promise<void> {
+    const settled = await settleEverywhere(this.env, job);
+    this.append([settled], () => this.store.ackOutbox(outboxId));
+  }
+
+  /** A breach notice: its emails (and webhook) are queued in one transaction with the acknowledgement. */
+  private async prepareBreachNotice(outboxId: number, facts: BreachFacts): Promise<void> {
+    const notice = await prepareBreachNotice(this.env, facts);
+    this.ctx.storage.transactionSync(() => {
+      for (const m of notice.emails) this.store.enqueue("email", m, Date.now());
+      if (notice.webhook) this.store.enqueue("budget-webhook", notice.webhook, Date.now());
+      this.store.ackOutbox(outboxId);
+    });
   }
 
   // ---------- approvals ----------
@@ -609,6 +675,17 @@ export class AgentRun extends DurableObject<Env> {
         } else if (row.kind === "notify") {
           await this.prepareNotifications(row.id, JSON.parse(row.payload) as { approvalId: string; level: number });
           continue; // acknowledged inside the transaction that enqueued the emails
+        } else if (row.kind === "budget-settle") {
+          await this.deliverSettlement(row.id, JSON.parse(row.payload) as SettleJob);
+          continue; // acknowledged with the budget.settled event
+        } else if (row.kind === "budget-notify") {
+          await this.prepareBreachNotice(row.id, JSON.parse(row.payload) as BreachFacts);
+          continue; // acknowledged inside the transaction that queued the notice
+        } else if (row.kind === "budget-webhook") {
+          const w = JSON.parse(row.payload) as { url: string; body: { id: string } };
+          const res = await outboundFetch(w.url, { method: "POST", headers: { "content-type": "application/json", "webhook-id": w.body.id }, body: JSON.stringify(w.body) }, this.hosts, "budget webhook", 10_000);
+          await res.body?.cancel();
+          if (!res.ok) throw new Error(`budget webhook answered ${res.status}`);
         } else if (row.kind === "email") {
           await (await emailSenderFor(this.env as unknown as EmailEnv)).send(JSON.parse(row.payload) as OutgoingEmail);
         }

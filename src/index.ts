@@ -8,6 +8,7 @@ export { AgentRun } from "../durable-objects/agent-run.ts";
 export { TenantRegistry } from "../durable-objects/tenant-registry.ts";
 export { AuditWriter } from "../durable-objects/audit-writer.ts";
 export { AgentMemory } from "../durable-objects/agent-memory.ts";
+export { Budget } from "../durable-objects/budget.ts";
 
 export default {
   fetch: app.fetch,

@@ -10,6 +10,7 @@ import { hookRoutes, webhookAdminRoutes } from "./routes/webhooks.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { auditRoutes, holdRoutes, wellKnownRoutes } from "./routes/audit.ts";
 import { memoryRoutes } from "./routes/memory.ts";
+import { budgetRoutes } from "./routes/budgets.ts";
 
 export const app = new Hono<AppEnv>();
 
@@ -28,6 +29,7 @@ app.route("/v1/policies", policyRoutes);
 app.route("/v1/audit", auditRoutes);
 app.route("/v1/holds", holdRoutes);
 app.route("/v1/memory", memoryRoutes);
+app.route("/v1/budgets", budgetRoutes);
 // Approval links carry their own signed token instead of a bearer token.
 app.route("/approvals/link", approvalLinkRoutes);
 app.notFound((c) => problem(c, 404, "Not Found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -4,7 +4,7 @@
  * result the shell records as an observation), a wait, or nothing to do.
  */
 import { redactedForPeople } from "../audit/run-audit.ts";
-import type { ChatMessage, NewEvent } from "./events.ts";
+import type { ChatMessage, LlmRequest, NewEvent } from "./events.ts";
 import { evaluateCondition } from "./expression.ts";
 import { parseDuration } from "./duration.ts";
 import { parseModelOutput } from "./fold.ts";
@@ -16,10 +16,15 @@ import { pendingTimers, tally } from "../approvals/approval-state.ts";
 import { gate, hostOf, type CallSpec } from "./policy-gate.ts";
 import { runScope } from "./run-scope.ts";
 import { decideMemory } from "./memory-node.ts";
+import { modelCallBudget } from "../budget/budget-gate.ts";
+import { iterationLimit, stepLimit, toolCallLimit } from "../budget/run-limits.ts";
+import type { OpenReservation } from "../budget/run-budget.ts";
 
 export type Decision =
   | { kind: "append"; events: NewEvent[] }
   | { kind: "execute"; call: CallState }
+  /** reserve a model call's worst case against the shared budgets (the shell records the outcome) */
+  | { kind: "reserve"; reservation: OpenReservation }
   | { kind: "wait"; until: number }
   | { kind: "idle"; reason: string };
 
@@ -29,7 +34,8 @@ export { runScope };
 /** A call interrupted by crashes this many times stops for a human instead of crashing the run forever. */
 export const MAX_INTERRUPTED_ATTEMPTS = 5;
 
-const append = (...events: NewEvent[]): Decision => ({ kind: "append", events });
+type Append = Extract<Decision, { kind: "append" }>;
+const append = (...events: NewEvent[]): Append => ({ kind: "append", events });
 
 function callIdFor(s: RunState): string {
   const c = s.cursor!;
@@ -40,13 +46,13 @@ function idempotencyKey(s: RunState, callId: string): string {
   return `${s.runId}/${callId}`;
 }
 
-function failNode(s: RunState, node: WorkflowNode & { onError?: string }, message: string): Decision {
+function failNode(s: RunState, node: WorkflowNode & { onError?: string }, message: string): Append {
   const c = s.cursor!;
   if (node.onError) return append({ type: "node.completed", data: { node: c.node, visit: c.visit, output: { error: message }, next: node.onError, via: "onError" } });
   return append({ type: "run.failed", data: { error: { message, node: c.node } } });
 }
 
-function finishNode(s: RunState, output: unknown, next: string | null, via?: string): Decision {
+function finishNode(s: RunState, output: unknown, next: string | null, via?: string): Append {
   const c = s.cursor!;
   return append({ type: "node.completed", data: { node: c.node, visit: c.visit, output, next, ...(via ? { via } : {}) } });
 }
@@ -55,7 +61,7 @@ function finishNode(s: RunState, output: unknown, next: string | null, via?: str
 function continueCall(s: RunState, call: CallState, node: WorkflowNode & { onError?: string }): Decision | null {
   const retry = (): Decision =>
     call.kind === "llm"
-      ? append({ type: "llm.started", data: { node: call.node, callId: call.callId, attempt: call.attempt + 1, idempotencyKey: call.idempotencyKey, request: call.request! } })
+      ? budgeted(s, node, call.callId, call.attempt + 1, call.request!, () => append({ type: "llm.started", data: { node: call.node, callId: call.callId, attempt: call.attempt + 1, idempotencyKey: call.idempotencyKey, request: call.request! } }))
       : call.kind === "memory"
         ? append({ type: "memory.started", data: { node: call.node, callId: call.callId, attempt: call.attempt + 1, idempotencyKey: call.idempotencyKey, ...call.memory! } })
         : append({
@@ -89,6 +95,21 @@ function continueCall(s: RunState, call: CallState, node: WorkflowNode & { onErr
       return failNode(s, node, `${call.kind === "llm" ? "model call" : call.kind === "memory" ? `memory ${call.memory?.op}` : `tool "${call.tool}"`} failed after ${call.attempt} attempt(s): ${call.error?.message ?? "unknown error"}`);
     case "completed":
       return null;
+  }
+}
+
+/** Runs a model call attempt through the budget gate (src/budget/budget-gate.ts). */
+function budgeted(s: RunState, node: WorkflowNode, callId: string, attempt: number, request: LlmRequest, start: () => Decision): Decision {
+  const b = modelCallBudget(s, node, { callId, attempt, request });
+  switch (b.kind) {
+    case "append":
+      return { kind: "append", events: b.events };
+    case "reserve":
+      return { kind: "reserve", reservation: b.reservation };
+    case "proceed":
+      return start();
+    case "stopped":
+      return { kind: "idle", reason: "stopped by a budget" };
   }
 }
 
@@ -168,7 +189,9 @@ function decideApproval(s: RunState, node: ApprovalNode): Decision {
 }
 
 /** Runs a prospective call through the policy gate (see policy-gate.ts). */
-function gated(s: RunState, node: WorkflowNode, spec: CallSpec, scope: Record<string, unknown>, start: () => Decision, refuse: (reason: string) => Decision): Decision {
+function gated<D>(s: RunState, node: WorkflowNode, spec: CallSpec, scope: Record<string, unknown>, start: () => D, refuse: (reason: string) => D): D | Append | Extract<Decision, { kind: "idle" }> {
+  const limit = spec.action === "tool" ? toolCallLimit(s, node, spec.callId) : null;
+  if (limit) return append(limit);
   const g = gate(s, node, spec, scope);
   switch (g.kind) {
     case "append":
@@ -190,7 +213,8 @@ export function decide(s: RunState): Decision {
   if (s.pending !== null) {
     const target = s.doc.nodes[s.pending];
     if (!target) return append({ type: "run.failed", data: { error: { message: `next node "${s.pending}" does not exist` } } });
-    if (s.counters.steps >= s.doc.limits.maxSteps) return append({ type: "run.failed", data: { error: { message: `step limit reached (${s.doc.limits.maxSteps} steps); the workflow may loop` } } });
+    const steps = stepLimit(s, s.pending);
+    if (steps) return append(steps);
     return append({ type: "node.started", data: { node: s.pending, kind: target.kind, visit: (s.visits[s.pending] ?? 0) + 1 } });
   }
   const cur = s.cursor;
@@ -243,8 +267,10 @@ export function decide(s: RunState): Decision {
         return finishNode(s, parseModelOutput(s.call.response?.text ?? null), node.next);
       }
       const callId = callIdFor(s);
-      return gated(s, node, { callId, action: "llm", model: node.model, ...(node.maxTokens ? { maxTokens: node.maxTokens } : {}) }, scope, () =>
-        append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, initialMessages(s, node), [], node.maxTokens) } }),
+      return gated(s, node, { callId, action: "llm", model: node.model, ...(node.maxTokens ? { maxTokens: node.maxTokens } : {}) }, scope, () => {
+        const request = llmRequestFor(s, node.model, initialMessages(s, node), [], node.maxTokens);
+        return budgeted(s, node, callId, 1, request, () => append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request } }));
+      },
         (reason) => failNode(s, node, reason),
       );
     }
@@ -269,11 +295,14 @@ export function decide(s: RunState): Decision {
           (reason) => append({ type: "tool.denied", data: { node: cur.node, callId, tool: want.name, modelCallId: want.id, reason } }),
         );
       }
-      if (agent.iteration >= node.maxIterations) return failNode(s, node, `agent reached maxIterations (${node.maxIterations}) without a final answer`);
       const messages = agent.iteration === 0 ? initialMessages(s, node) : agent.messages;
       const callId = callIdFor(s);
-      return gated(s, node, { callId, action: "llm", model: node.model, ...(node.maxTokens ? { maxTokens: node.maxTokens } : {}) }, scope, () =>
-        append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request: llmRequestFor(s, node.model, messages, node.tools, node.maxTokens) } }),
+      const iterations = iterationLimit(s, node, callId);
+      if (iterations) return append(iterations);
+      return gated(s, node, { callId, action: "llm", model: node.model, ...(node.maxTokens ? { maxTokens: node.maxTokens } : {}) }, scope, () => {
+        const request = llmRequestFor(s, node.model, messages, node.tools, node.maxTokens);
+        return budgeted(s, node, callId, 1, request, () => append({ type: "llm.started", data: { node: cur.node, callId, attempt: 1, idempotencyKey: idempotencyKey(s, callId), request } }));
+      },
         (reason) => failNode(s, node, reason),
       );
     }

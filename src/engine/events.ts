@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { conflictRecordSchema, factRecordSchema, memoryReadResultSchema, memoryWriteResultSchema } from "../memory/fact-model.ts";
+import { BUDGET_DECISION_EVENTS, budgetEventSchemas } from "../budget/budget-events.ts";
 
 const json = z.unknown();
 const actor = z.object({ sub: z.string(), roles: z.array(z.string()).default([]) });
@@ -116,6 +117,8 @@ export const eventDataSchemas = {
   "run.attention_resolved": z.object({ actor, action: z.enum(["retry", "fail", "complete"]), result: json.optional(), comment: z.string().optional() }),
   "run.completed": z.object({ output: json }),
   "run.failed": z.object({ error: z.object({ message: z.string(), node: z.string().optional() }) }),
+  /** budgets: reservations, settlements, refusals and per-run limits (src/budget/budget-events.ts) */
+  ...budgetEventSchemas,
 } as const;
 
 export type EventType = keyof typeof eventDataSchemas;
@@ -141,6 +144,7 @@ export const DECISION_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
   "approval.resolved",
   "run.completed",
   "run.failed",
+  ...BUDGET_DECISION_EVENTS,
 ]);
 
 export const EVENT_TYPES = Object.keys(eventDataSchemas) as EventType[];

@@ -8,6 +8,7 @@ import type { RunEvent } from "./events.ts";
 import { retryPolicyFor } from "./retry-policy.ts";
 import type { CallState, Cursor, RunState, RunStatus } from "./run-state.ts";
 import { workflowSchema, type WorkflowDocument } from "./workflow-schema.ts";
+import { applyBudgetEvent, followBudget, initialRunBudget } from "../budget/run-budget.ts";
 
 export class FoldError extends Error {}
 
@@ -270,12 +271,20 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
       const approvals = stash(s);
       return { ...s, approvals, terminal: "failed", error: e.data.error, cursor: null, call: null };
     }
+    case "budget.requested":
+    case "budget.reserved":
+    case "budget.refused":
+    case "budget.unavailable":
+    case "budget.settled":
+    case "budget.limits_set":
+    case "run.limit_reached":
+      return applyBudgetEvent(s, e);
   }
 }
 
 export function apply(s: RunState, e: RunEvent): RunState {
   if (e.seq !== s.seq + 1) throw new FoldError(`event seq ${e.seq} follows seq ${s.seq}: the log has a gap or is out of order`);
-  const next = applyRaw(s, e);
+  const next = followBudget(s, applyRaw(s, e), e);
   const out = { ...next, seq: e.seq, lastAt: e.at };
   out.status = statusOf(out);
   return out;
@@ -326,6 +335,7 @@ export function initialState(e: RunEvent): RunState {
     counters: { steps: 0, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0 },
     approvals: {},
     policy: null,
+    budget: initialRunBudget(),
   };
   return s;
 }

@@ -67,7 +67,7 @@ export function policyFacts(s: RunState, scope: Record<string, unknown> = runSco
     input: s.input,
     nodes: (scope.nodes ?? {}) as Record<string, { output: unknown }>,
     counts: { steps: s.counters.steps, toolCalls: s.counters.toolCalls, llmCalls: s.counters.llmCalls, iterations: cur?.agent?.iteration ?? 0, inputTokens: s.counters.inputTokens, outputTokens: s.counters.outputTokens },
-    costUsd: 0,
+    costUsd: s.budget.spent.usdMicros / 1_000_000,
     now: s.lastAt,
   };
 }

@@ -3,6 +3,7 @@ import type { Actor, CallError, ChatMessage, LlmRequest, LlmResponse, ModelToolC
 import type { WorkflowDocument } from "./workflow-schema.ts";
 import type { ApprovalState } from "../approvals/approval-state.ts";
 import type { MemoryReadResult, MemoryWriteResult } from "../memory/fact-model.ts";
+import type { HaltInfo, RunBudget } from "../budget/run-budget.ts";
 
 export type RunStatus = "running" | "waiting" | "paused" | "needs_attention" | "completed" | "failed" | "halted";
 export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(["completed", "failed", "halted"]);
@@ -107,6 +108,10 @@ export interface RunState {
   output?: unknown;
   error?: { message: string; node?: string };
   haltedBy?: Actor;
+  /** why a halted run stopped: an operator, a budget or a per-run limit */
+  halt?: HaltInfo;
+  /** spent, open reservations and the per-run cap set on the run (src/budget/run-budget.ts) */
+  budget: RunBudget;
   /** Approvals of nodes already left, by id (the current one is on the cursor). */
   approvals: Record<string, ApprovalState>;
   /** The policy set in force (from the latest policy.loaded event); null: no governance configured. */

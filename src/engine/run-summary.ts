@@ -12,6 +12,8 @@ export interface RunSummary {
   output: unknown;
   error: { message: string; node?: string } | null;
   attention: { node: string; callId: string; reason: string } | null;
+  /** why a halted run stopped: an operator, a budget or a per-run limit */
+  halt: { cause: "operator" | "budget" | "limit"; reason: string } | null;
   counters: RunState["counters"];
   startedBy: string;
   createdAt: string;
@@ -40,6 +42,7 @@ export function summarize(s: RunState): RunSummary {
     output: s.output ?? null,
     error: s.error ?? null,
     attention: s.attention,
+    halt: s.halt ?? null,
     counters: s.counters,
     startedBy: s.actor.sub,
     createdAt: new Date(s.startedAt).toISOString(),

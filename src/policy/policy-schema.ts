@@ -7,6 +7,7 @@ import { z } from "zod";
 import { compileExpression } from "../engine/expression.ts";
 import { formatPath } from "../engine/format-path.ts";
 import { parse as parseYaml } from "yaml";
+import { pricesSchema } from "../budget/price-table.ts";
 
 export const POLICY_LEVELS = ["global", "tenant", "workflow", "node"] as const;
 export type PolicyLevel = (typeof POLICY_LEVELS)[number];
@@ -36,6 +37,12 @@ export const limitsSchema = z.strictObject({
   maxTokensPerCall: z.number().int().positive().optional(),
   maxCostUsdPerRun: z.number().nonnegative().optional(),
   maxSteps: z.number().int().positive().optional(),
+  /** budgets (src/budget): tokens per run, and USD / tokens per UTC day and month of the tenant (global, tenant levels) or workflow (workflow, node levels) */
+  maxTokensPerRun: z.number().int().nonnegative().optional(),
+  maxCostUsdPerDay: z.number().nonnegative().optional(),
+  maxCostUsdPerMonth: z.number().nonnegative().optional(),
+  maxTokensPerDay: z.number().int().nonnegative().optional(),
+  maxTokensPerMonth: z.number().int().nonnegative().optional(),
 });
 
 export const policySchema = z.strictObject({
@@ -49,6 +56,8 @@ export const policySchema = z.strictObject({
   limits: limitsSchema.default({}),
   redact: z.strictObject({ builtin: z.array(z.enum(["email", "phone", "card", "iban", "ssn", "national_id", "ip"])).default([]), fields: z.array(z.string().min(1)).default([]) }).optional(),
   retention: z.strictObject({ days: z.number().int().min(183, "retention may not be below the 183-day floor (EU AI Act Art. 19)").max(36_500) }).optional(),
+  /** model prices (USD per million tokens) by provider/model pattern, overriding the price table; the most specific level wins */
+  prices: pricesSchema.optional(),
 });
 
 export type Policy = z.output<typeof policySchema>;

@@ -111,6 +111,8 @@ async function driveLog(doc: unknown, input: unknown, see: (call: CallState, sta
     const d = decide(state);
     if (d.kind === "append") d.events.forEach(push);
     else if (d.kind === "execute") push(await see(d.call, state));
+    // a governed run reserves each model call against its budgets: granted here
+    else if (d.kind === "reserve") push({ type: "budget.reserved", data: { reservationId: d.reservation.reservationId, scopes: [] } });
     else break;
   }
   return { events, state };

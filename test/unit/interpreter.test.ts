@@ -72,13 +72,14 @@ describe("interpreter", () => {
     expect(s.status).toBe("completed");
   });
 
-  it("fails an agent that never answers after maxIterations", () => {
+  it("halts an agent that never answers at maxIterations (a per-run limit, like a budget)", () => {
     const h = new Harness(agentDoc, { claimId: "C", amount: 5 });
     const s = h.run((call, state) =>
       call.kind === "llm" ? { type: "llm.completed", data: { node: call.node, callId: call.callId, response: { text: null, toolCalls: [{ id: "x", name: "lookup", args: {} }], usage: { inputTokens: 1, outputTokens: 1 } } } } : defaultObserver(call, state),
     );
-    expect(s.status).toBe("failed");
-    expect(s.error?.message).toMatch(/maxIterations \(3\)/);
+    expect(s.status).toBe("halted");
+    expect(s.halt).toEqual({ cause: "limit", reason: expect.stringMatching(/maxIterations \(3\)/) });
+    expect(h.events.find((e) => e.type === "run.limit_reached")?.data).toMatchObject({ limit: "iterations", max: 3, used: 3 });
   });
 
   it("retries a retryable failure after a durable backoff timer, with the same idempotency key", () => {
@@ -148,8 +149,8 @@ describe("interpreter", () => {
   it("stops a loop at the step limit", () => {
     const doc = { id: "wf", version: 1, limits: { maxSteps: 25 }, start: "a", nodes: { a: { kind: "branch", cases: [{ when: "true", next: "b" }], default: "e" }, b: { kind: "tool", tool: "x", next: "a" }, e: { kind: "end" } }, tools: { x: { kind: "builtin", builtin: "echo" } } };
     const s = new Harness(doc).run();
-    expect(s.status).toBe("failed");
-    expect(s.error?.message).toMatch(/step limit reached \(25 steps\)/);
+    expect(s.status).toBe("halted");
+    expect(s.halt).toEqual({ cause: "limit", reason: expect.stringMatching(/step limit reached \(25 steps\)/) });
   });
 });
 

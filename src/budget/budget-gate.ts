@@ -1,0 +1,72 @@
+/**
+ * The budget gate in the interpreter, after the policy gate and before a model call attempt
+ * starts. Pure: it decides the attempt's worst case and the shared budgets to reserve it
+ * against (`budget.requested`), stops the run if its own per-run cap cannot take it
+ * (`run.limit_reached`), asks the shell to reserve while the reservation is requested, and lets
+ * the call start once every scope granted it. A refusal (`budget.refused`, recorded by the
+ * shell) has already halted the run.
+ */
+import type { LlmRequest, NewEvent } from "../engine/events.ts";
+import type { RunState } from "../engine/run-state.ts";
+import type { WorkflowNode } from "../engine/workflow-schema.ts";
+import { breachOf } from "./budget-limits.ts";
+import { DEFAULT_MAX_OUTPUT_TOKENS, worstCaseCost } from "./call-cost.ts";
+import { formatUsd } from "./money.ts";
+import { levelPolicies, maxTokensPerCall, priceOverrides, runCap, sharedLimits } from "./policy-budgets.ts";
+import { priceFor } from "./price-table.ts";
+import { reservationIdFor, type OpenReservation } from "./run-budget.ts";
+import { tenantBudgetName, workflowBudgetName } from "./budget-scopes.ts";
+
+export type BudgetGate = { kind: "append"; events: NewEvent[] } | { kind: "reserve"; reservation: OpenReservation } | { kind: "proceed" } | { kind: "stopped" };
+
+/** The output cap a call is reserved (and sent) with: the node's, else the policies' per-call cap, else the provider's default, else 4,096. */
+export function outputCapFor(s: RunState, node: WorkflowNode, request: Pick<LlmRequest, "maxTokens">): number {
+  if (request.maxTokens) return request.maxTokens;
+  const policyCap = maxTokensPerCall(levelPolicies(s.policy, node));
+  if (policyCap !== undefined) return policyCap;
+  if (s.doc.provider.kind === "anthropic") return s.doc.provider.maxTokens;
+  return DEFAULT_MAX_OUTPUT_TOKENS;
+}
+
+const describe = (unit: "usd" | "tokens", n: number) => (unit === "usd" ? formatUsd(n) : `${n} tokens`);
+
+export function modelCallBudget(s: RunState, node: WorkflowNode, call: { callId: string; attempt: number; request: LlmRequest }): BudgetGate {
+  if (!s.policy) return { kind: "proceed" }; // no governance loaded (pure tests of the interpreter)
+  const reservationId = reservationIdFor(s.runId, call.callId, call.attempt);
+  const open = s.budget.open[reservationId];
+  if (open) {
+    if (open.status === "requested") return { kind: "reserve", reservation: open };
+    if (open.status === "granted") return { kind: "proceed" };
+    return { kind: "stopped" }; // refused: the run is halted
+  }
+  const levels = levelPolicies(s.policy, node);
+  const price = priceFor(call.request.provider, call.request.model, priceOverrides(levels));
+  const estimate = worstCaseCost(call.request, outputCapFor(s, node, call.request), price);
+  const cur = s.cursor!;
+  const breach = breachOf("run", runCap(levels, s.budget.cap), s.budget.spent, estimate);
+  if (breach) {
+    const reason = `the run's budget of ${describe(breach.unit, breach.limit)} cannot take the next model call: ${describe(breach.unit, breach.used)} spent, the call could cost up to ${describe(breach.unit, breach.wouldAdd)}`;
+    return { kind: "append", events: [{ type: "run.limit_reached", data: { node: cur.node, callId: call.callId, limit: breach.unit, max: breach.limit, used: breach.used, wouldAdd: breach.wouldAdd, reason } }] };
+  }
+  const shared = sharedLimits(levels);
+  return {
+    kind: "append",
+    events: [
+      {
+        type: "budget.requested",
+        data: {
+          node: cur.node,
+          callId: call.callId,
+          reservationId,
+          attempt: call.attempt,
+          estimate,
+          price,
+          scopes: [
+            { scope: "tenant", name: tenantBudgetName(s.tenant), limits: shared.tenant },
+            { scope: "workflow", name: workflowBudgetName(s.tenant, s.workflow.id), limits: shared.workflow },
+          ],
+        },
+      },
+    ],
+  };
+}

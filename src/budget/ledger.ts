@@ -1,0 +1,139 @@
+/**
+ * The budget ledger as a pure state machine: reserve → settle | release, each idempotent by
+ * reservation id. A reservation counts against the UTC day and month it was made in (its
+ * settlement too, whenever it arrives) and against its run's total. What a window has used is
+ * what is reserved plus what is settled, so a grant never lets reserved + settled pass a limit;
+ * settlement replaces the reservation by the actual cost (never more than reserved when the
+ * provider honours the output cap; an overrun is recorded as spent, not hidden).
+ *
+ * The Budget Durable Object runs these functions over the rows a request touches (one
+ * reservation, its day, month and run totals) and writes back what they return.
+ */
+import { breachOf, mergeLimits, type Breach, type Limits } from "./budget-limits.ts";
+import { add, sub, ZERO, type Amount } from "./money.ts";
+import { periodKeys } from "./periods.ts";
+
+export type ReservationState = "reserved" | "settled" | "released";
+
+export interface Reservation {
+  id: string;
+  runId: string;
+  amount: Amount;
+  periods: { day: string; month: string };
+  state: ReservationState;
+  /** what it settled at (released: zero) */
+  actual: Amount | null;
+  at: number;
+  closedAt: number | null;
+}
+
+export interface Totals {
+  reserved: Amount;
+  settled: Amount;
+}
+
+export const EMPTY_TOTALS: Totals = Object.freeze({ reserved: ZERO, settled: ZERO });
+
+/** The ledger, or the part of it a request reads: reservations by id, totals by key (`day:…`, `month:…`, `run:<id>`). */
+export interface LedgerState {
+  limits: Limits;
+  reservations: Record<string, Reservation>;
+  totals: Record<string, Totals>;
+}
+
+export const runKey = (runId: string) => `run:${runId}`;
+
+export interface Refusal extends Breach {
+  /** the ledger key of the window: `run:<id>`, `day:2026-11-28`, `month:2026-11` */
+  period: string;
+}
+
+export type ReserveOutcome =
+  | { kind: "granted"; reservation: Reservation; repeated: boolean }
+  | { kind: "refused"; refusal: Refusal }
+  /** the id was already settled or released: a new reservation needs a new id */
+  | { kind: "closed"; reservation: Reservation };
+
+export type CloseOutcome = { kind: "settled" | "released"; reservation: Reservation; repeated: boolean; overrun: Amount | null };
+
+export interface Step<O> {
+  state: LedgerState;
+  outcome: O;
+  /** the keys whose rows changed (for the Durable Object to write back) */
+  changed: { reservation: string | null; totals: string[] };
+}
+
+const totalsOf = (s: LedgerState, key: string): Totals => s.totals[key] ?? EMPTY_TOTALS;
+const used = (t: Totals): Amount => add(t.reserved, t.settled);
+
+export interface ReserveRequest {
+  id: string;
+  runId: string;
+  amount: Amount;
+  at: number;
+  /** limits the caller brings (the run's policy set for this scope); merged most-restrictively with the ledger's own */
+  extraLimits?: Limits;
+}
+
+export function reserve(s: LedgerState, req: ReserveRequest): Step<ReserveOutcome> {
+  const existing = s.reservations[req.id];
+  if (existing) {
+    const outcome: ReserveOutcome = existing.state === "reserved" ? { kind: "granted", reservation: existing, repeated: true } : { kind: "closed", reservation: existing };
+    return { state: s, outcome, changed: { reservation: null, totals: [] } };
+  }
+  const periods = periodKeys(req.at);
+  const limits = mergeLimits(s.limits, req.extraLimits);
+  const windows: Array<["run" | "day" | "month", string]> = [["run", runKey(req.runId)], ["day", periods.day], ["month", periods.month]];
+  for (const [w, key] of windows) {
+    const b = breachOf(w, limits[w], used(totalsOf(s, key)), req.amount);
+    if (b) return { state: s, outcome: { kind: "refused", refusal: { ...b, period: key } }, changed: { reservation: null, totals: [] } };
+  }
+  const reservation: Reservation = { id: req.id, runId: req.runId, amount: req.amount, periods, state: "reserved", actual: null, at: req.at, closedAt: null };
+  const totals = { ...s.totals };
+  for (const [, key] of windows) {
+    const t = totalsOf(s, key);
+    totals[key] = { reserved: add(t.reserved, req.amount), settled: t.settled };
+  }
+  return {
+    state: { ...s, reservations: { ...s.reservations, [req.id]: reservation }, totals },
+    outcome: { kind: "granted", reservation, repeated: false },
+    changed: { reservation: req.id, totals: windows.map(([, k]) => k) },
+  };
+}
+
+/**
+ * Settles a reservation at its actual cost (release: at zero). Idempotent: a repeated
+ * settlement or release of a closed reservation changes nothing and answers as the first did.
+ * A settlement for an id the ledger never granted is recorded as spent (the money is gone).
+ */
+export function close(s: LedgerState, req: { id: string; runId: string; actual: Amount; at: number; release?: boolean }): Step<CloseOutcome> {
+  const kind = req.release ? "released" : "settled";
+  const existing = s.reservations[req.id];
+  if (existing && existing.state !== "reserved") {
+    return { state: s, outcome: { kind: existing.state === "released" ? "released" : "settled", reservation: existing, repeated: true, overrun: null }, changed: { reservation: null, totals: [] } };
+  }
+  const actual = req.release ? ZERO : req.actual;
+  const base = existing ?? { id: req.id, runId: req.runId, amount: ZERO, periods: periodKeys(req.at), state: "reserved" as const, actual: null, at: req.at, closedAt: null };
+  const keys = [runKey(base.runId), base.periods.day, base.periods.month];
+  const totals = { ...s.totals };
+  for (const key of keys) {
+    const t = totalsOf(s, key);
+    totals[key] = { reserved: sub(t.reserved, base.amount), settled: add(t.settled, actual) };
+  }
+  const reservation: Reservation = { ...base, state: kind, actual, closedAt: req.at };
+  const over = sub(actual, base.amount);
+  const overrun = over.usdMicros > 0 || over.tokens > 0 ? { usdMicros: Math.max(0, over.usdMicros), tokens: Math.max(0, over.tokens) } : null;
+  return {
+    state: { ...s, reservations: { ...s.reservations, [req.id]: reservation }, totals },
+    outcome: { kind, reservation, repeated: false, overrun },
+    changed: { reservation: req.id, totals: keys },
+  };
+}
+
+export const settle = (s: LedgerState, req: { id: string; runId: string; actual: Amount; at: number }) => close(s, req);
+export const release = (s: LedgerState, req: { id: string; runId: string; at: number }) => close(s, { ...req, actual: ZERO, release: true });
+
+/** Usage of a window: what is reserved and settled now. */
+export function usageOf(s: LedgerState, key: string): Totals {
+  return totalsOf(s, key);
+}
