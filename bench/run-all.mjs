@@ -6,6 +6,7 @@
  *   node bench/policy.ts              policy decision latency: Warden vs naive CEL vs Cedar wasm (bench/results/policy.json)
  *   node bench/audit.ts               audit shipping, lag under load, verification, redaction quality (bench/results/audit.json)
  *   node bench/memory.ts              agent memory with 100,000 facts: write, read, as-of latency (bench/results/memory.json)
+ *   node bench/budgets.ts             budget reservation + settlement per model call; 100 runs on one budget (bench/results/budgets.json)
  * Arguments after `--` go to every benchmark (e.g. `npm run bench -- --quick`); `--only <name>` picks one.
  */
 import { spawnSync } from "node:child_process";
@@ -18,6 +19,7 @@ const benches = [
   { name: "policy", script: "bench/policy.ts" },
   { name: "audit", script: "bench/audit.ts" },
   { name: "memory", script: "bench/memory.ts" },
+  { name: "budgets", script: "bench/budgets.ts" },
 ];
 const args = process.argv.slice(2);
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;
