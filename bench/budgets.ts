@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { generateSigningKeySecret } from "../src/audit/seal.ts";
 import { mintToken } from "../src/auth/tokens.ts";
 import { startSqld, type Sqld } from "../test/support/sqld.ts";
-import { freePort, gitState, pct, r2, sleep } from "./support/stats.ts";
+import { freePort, gitState, pct, sleep } from "./support/stats.ts";
 import { startWranglerDev, stopAllWranglerDev } from "./support/wrangler.ts";
 
 const root = join(import.meta.dirname, "..");
