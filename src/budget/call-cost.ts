@@ -38,7 +38,8 @@ export function worstCaseCost(request: Pick<LlmRequest, "messages" | "tools">, m
   const inputTokens = estimatePromptTokens(request);
   const outputTokens = Math.max(0, maxOutputTokens);
   const inputPrice = Math.max(price.inputMicrosPerMTok, price.cachedMicrosPerMTok);
-  const split = price.inputMicrosPerMTok !== price.cachedMicrosPerMTok && inputTokens > 0 ? 1 : 0;
+  // actual input is billed in two parts (uncached, cached), each rounded up: ceil(a) + ceil(b) ≤ ceil(a + b) + 1, whatever the prices
+  const split = inputTokens > 0 ? 1 : 0;
   return { inputTokens, outputTokens, tokens: inputTokens + outputTokens, usdMicros: tokensCost(inputTokens, inputPrice) + tokensCost(outputTokens, price.outputMicrosPerMTok) + split };
 }
 

@@ -72,6 +72,13 @@ describe("call cost", () => {
       { numRuns: 500 },
     );
   });
+
+  it("covers the rounding of a cached/uncached split even when both prices are equal (a case the property found)", () => {
+    const price = toModelPrice({ input: 5e-7, output: 0 }, "test");
+    const worst = worstCaseCost({ messages: [{ role: "user", content: "" }], tools: ["a.tool"] }, 0, price);
+    const input = worst.inputTokens;
+    expect(actualCost({ inputTokens: input, outputTokens: 0, cachedTokens: Math.floor(input / 2) }, price).usdMicros).toBeLessThanOrEqual(worst.usdMicros);
+  });
 });
 
 describe("budget limits", () => {
