@@ -22,8 +22,6 @@
  * Options: --quick (small counts, writes nothing), --no-write, --ship-only, --lag-only
  * [--in-flight N] [--seconds S] (those three write nothing). Every wait has a deadline.
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, type Client } from "@libsql/client/web";
 import { EMPTY_HEAD, extendChain, type AuditEntry, type AuditRecord } from "../src/audit/audit-entry.ts";
@@ -33,13 +31,14 @@ import { AuditStore } from "../src/audit/audit-store.ts";
 import { SHIP_BATCH } from "../src/audit/audit-shipper.ts";
 import { MAX_ROWS } from "../src/audit/group-commit.ts";
 import { redact } from "../src/audit/redaction.ts";
-import { generateSigningKeySecret } from "../src/audit/seal.ts";
 import { mintToken } from "../src/auth/tokens.ts";
 import { startSqld, type Sqld } from "../test/support/sqld.ts";
+import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
 import { measureRedactionQuality } from "./support/redaction-quality.ts";
-import { freePort, gitState, median, pct, r2, sleep } from "./support/stats.ts";
+import { gitState, median, pct, r2, sleep } from "./support/stats.ts";
 import { measureVerify } from "./support/verify-throughput.ts";
-import { startWranglerDev, stopAllWranglerDev } from "./support/wrangler.ts";
+import { startWorkerWithAudit } from "./support/worker-with-audit.ts";
+import { stopAllWranglerDev } from "./support/wrangler.ts";
 
 const root = join(import.meta.dirname, "..");
 const t00 = performance.now();
@@ -72,12 +71,7 @@ async function cleanup(): Promise<void> {
   await sqld?.dispose();
   sqld = null;
 }
-const benchTimer = setTimeout(() => {
-  console.error(`audit bench: exceeded ${BENCH_DEADLINE_MS / 1000} s, stopping`);
-  void cleanup().then(() => process.exit(1));
-}, BENCH_DEADLINE_MS);
-benchTimer.unref();
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void cleanup().then(() => process.exit(130)));
+const benchTimer = guardBench("audit", BENCH_DEADLINE_MS, cleanup);
 
 // ---------------------------------------------------------------- shipping
 
@@ -244,12 +238,10 @@ interface LagResult {
   drainMs: number;
 }
 
-async function measureLag(url: string): Promise<LagResult> {
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const secret = randomBytes(24).toString("hex");
-  log(`starting wrangler dev on 127.0.0.1:${port} (AUDIT_DB_URL ${url}) …`);
-  const dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, AUDIT_DB_URL: url, AUDIT_SIGNING_KEY: await generateSigningKeySecret("audit-bench") } });
+async function measureLag(db: Sqld): Promise<LagResult> {
+  const url = db.url;
+  log(`starting wrangler dev (AUDIT_DB_URL ${url}) …`);
+  const { dev, secret } = await startWorkerWithAudit(root, "audit-bench", db);
   const base = dev.base;
   const headers = { authorization: `Bearer ${await mintToken({ sub: "bench", tenant: TENANT, roles: ["admin"] }, secret)}`, "content-type": "application/json" };
   const pub = await fetch(`${base}/v1/workflows`, { method: "POST", headers, body: JSON.stringify(workflowDoc()) });
@@ -317,7 +309,7 @@ async function measureLag(url: string): Promise<LagResult> {
     }),
   );
   const runs = runIds.length - first;
-  // drain: every run's stream complete (seq 1…n, ending in run.completed)
+  // drain: every run's stream complete (seq 1…n, with its run.completed)
   const drainStart = Date.now();
   let check: { ok: number; bad: string[] } = { ok: 0, bad: runIds };
   while (Date.now() - drainStart < DRAIN_DEADLINE_MS) {
@@ -340,14 +332,15 @@ async function checkStreams(client: Client, runIds: string[]): Promise<{ ok: num
   let ok = 0;
   for (const chunk of batches(runIds, 200)) {
     const r = await client.execute({
-      sql: `SELECT stream, count(*) AS n, min(seq) AS lo, max(seq) AS hi, (SELECT type FROM audit_entries l WHERE l.stream = e.stream ORDER BY seq DESC LIMIT 1) AS last
+      sql: `SELECT stream, count(*) AS n, min(seq) AS lo, max(seq) AS hi, sum(type = 'run.completed') AS completed
             FROM audit_entries e WHERE stream IN (SELECT value FROM json_each(?)) GROUP BY stream`,
       args: [JSON.stringify(chunk.map((id) => `run:${id}`))],
     });
     const got = new Map(r.rows.map((row) => [String(row.stream), row]));
     for (const id of chunk) {
       const row = got.get(`run:${id}`);
-      if (row && Number(row.lo) === 1 && Number(row.hi) === Number(row.n) && row.last === "run.completed") ok++;
+      // the budget settlements of a run's calls may follow run.completed
+      if (row && Number(row.lo) === 1 && Number(row.hi) === Number(row.n) && Number(row.completed) === 1) ok++;
       else bad.push(id);
     }
   }
@@ -363,7 +356,7 @@ async function main(): Promise<void> {
   log(`sqld on ${sqld.url}`);
 
   if (ONLY_LAG) {
-    await measureLag(sqld.url);
+    await measureLag(sqld);
     return;
   }
   const shipping = await measureShipping();
@@ -371,7 +364,7 @@ async function main(): Promise<void> {
     console.table(Object.fromEntries(shipping.rows.map(([k, v]) => [k, { "entries/s": v }])));
     return;
   }
-  const lag = await measureLag(sqld.url);
+  const lag = await measureLag(sqld);
   await sqld.dispose();
   sqld = null;
 
@@ -420,8 +413,6 @@ async function main(): Promise<void> {
 
   if (WRITE) {
     const date = new Date().toISOString();
-    mkdirSync(join(root, "bench", "results"), { recursive: true });
-    writeFileSync(join(root, "bench", "results", "audit.json"), `${JSON.stringify({ bench: "audit", date, command: "node bench/audit.ts", metrics: m }, null, 2)}\n`);
     writeResultsSection(m, targets, { date, tree, seconds: (performance.now() - began) / 1000, shipping: shipping.rows, perKind: red.perKind, drainMs: lag.drainMs, medianLag: median(lag.lags) });
   }
   log("done");
@@ -432,8 +423,6 @@ function writeResultsSection(
   targets: Array<[string, boolean]>,
   x: { date: string; tree: string; seconds: number; shipping: Array<[string, number]>; perKind: Array<{ kind: string; recall: number; precision: number }>; drainMs: number; medianLag: number },
 ): void {
-  const file = join(root, "bench", "RESULTS.md");
-  const md = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
   const section = `## audit
 
 \`node bench/audit.ts\` (${x.date.slice(0, 10)}, tree ${x.tree}, ${x.seconds.toFixed(0)} s, 2-core noisy machine), against a local sqld the benchmark starts.
@@ -446,7 +435,7 @@ ${x.shipping.map(([k, v]) => `| shipping: ${k} | ${v} entries/s |`).join("\n")}
 | \`verifyAudit\` in-process (entries already parsed; canonical JSON re-serialized per entry) | ${m["audit.verify.in_process.entries_per_s"]} entries/s |
 | redaction recall / precision (labelled corpus, near-misses included) | **${m["redaction.recall"]} / ${m["redaction.precision"]}** (${m["redaction.mb_per_s"]} MB/s) |
 
-Group-commit shipping is **${m["audit.ship.vs_baseline_ratio"]}×** the drizzle multi-row VALUES baseline; a redelivered batch added ${m["audit.ship.redelivered_rows_added"]} rows. After the load, every run's stream was complete (seq 1…n ending in \`run.completed\`) within ${x.drainMs} ms; streams incomplete: ${m["audit.lag.streams_incomplete"]}.
+Group-commit shipping is **${m["audit.ship.vs_baseline_ratio"]}×** the drizzle multi-row VALUES baseline; a redelivered batch added ${m["audit.ship.redelivered_rows_added"]} rows. After the load, every run's stream was complete (seq 1…n, \`run.completed\` among them) within ${x.drainMs} ms; streams incomplete: ${m["audit.lag.streams_incomplete"]}.
 Per kind (recall / precision): ${x.perKind.map((k) => `${k.kind} ${k.recall.toFixed(4)} / ${k.precision.toFixed(4)}`).join("; ")}.
 
 Targets: ${targets.map(([t, ok]) => `${t}: ${ok ? "met" : "**missed**"}`).join("; ")}.
@@ -456,15 +445,7 @@ Definitions:
 - **Lag**: for each entry, the poller's clock when a \`SELECT … WHERE rowid > ?\` every ${POLL_MS} ms first returned it, minus the entry's \`at\` (stamped in the Durable Object when the event committed; workerd's clock advances only across I/O, so \`at\` can be a little early, which only lengthens the lag). Includes the outbox's background shipment, the HTTP round trip to sqld and up to ${POLL_MS} ms of polling. Runs: three scripted model steps, PII in the input; each of ${IN_FLIGHT} clients starts its next run when the poller sees the last one's \`run.completed\` entry arrive (no API polling loads workerd).
 - **Verification**: a generated export (every stream sealed, some purged prefixes) through \`warden audit verify --file … --key …\` as a child process: reading, hashing every entry, chains, Ed25519 seals and purge records, the report; entries / wall time.
 `;
-  writeFileSync(file, /\n## audit\n/.test(md) ? md.replace(/## audit\n[\s\S]*?(?=\n## |$)/, section) : `${md.trimEnd()}\n\n${section}`);
+  writeBenchResults(root, "audit", x.date, m, section);
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    clearTimeout(benchTimer);
-  });
+runBench(main, cleanup, benchTimer);

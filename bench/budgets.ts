@@ -17,14 +17,13 @@
  * Writes bench/results/budgets.json and the `## budgets` section of bench/RESULTS.md.
  * Run alone: `node bench/budgets.ts` (Node 22 strips the types); --quick (small counts, writes nothing).
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateSigningKeySecret } from "../src/audit/seal.ts";
 import { mintToken } from "../src/auth/tokens.ts";
-import { startSqld, type Sqld } from "../test/support/sqld.ts";
-import { freePort, gitState, pct, sleep } from "./support/stats.ts";
-import { startWranglerDev, stopAllWranglerDev } from "./support/wrangler.ts";
+import type { Sqld } from "../test/support/sqld.ts";
+import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
+import { gitState, pct, sleep } from "./support/stats.ts";
+import { startWorkerWithAudit } from "./support/worker-with-audit.ts";
+import { stopAllWranglerDev } from "./support/wrangler.ts";
 
 const root = join(import.meta.dirname, "..");
 const t00 = performance.now();
@@ -44,12 +43,7 @@ async function cleanup(): Promise<void> {
   await sqld?.dispose();
   sqld = null;
 }
-const benchTimer = setTimeout(() => {
-  console.error(`budgets bench: exceeded ${BENCH_DEADLINE_MS / 1000} s, stopping`);
-  void cleanup().then(() => process.exit(1));
-}, BENCH_DEADLINE_MS);
-benchTimer.unref();
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void cleanup().then(() => process.exit(130)));
+const benchTimer = guardBench("budgets", BENCH_DEADLINE_MS, cleanup);
 
 const turn = { text: '{"ok":true}', usage: { input_tokens: 10, output_tokens: 400 } };
 const workflow = {
@@ -163,12 +157,11 @@ function callTimes(logs: Ev[][]): CallTimes {
 async function main(): Promise<void> {
   const began = performance.now();
   const tree = gitState(root);
-  sqld = await startSqld();
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  secret = randomBytes(24).toString("hex");
-  log(`starting wrangler dev on 127.0.0.1:${port} …`);
-  const dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, AUDIT_DB_URL: sqld.url, AUDIT_SIGNING_KEY: await generateSigningKeySecret("budget-bench") } });
+  log("starting wrangler dev with its own audit database …");
+  const w = await startWorkerWithAudit(root, "budget-bench");
+  sqld = w.sqld;
+  const dev = w.dev;
+  secret = w.secret;
   base = dev.base;
 
   // one run at a time (the baseline), a generous budget
@@ -242,10 +235,6 @@ async function main(): Promise<void> {
 
   if (WRITE) {
     const date = new Date().toISOString();
-    mkdirSync(join(root, "bench", "results"), { recursive: true });
-    writeFileSync(join(root, "bench", "results", "budgets.json"), `${JSON.stringify({ bench: "budgets", date, command: "node bench/budgets.ts", metrics: m }, null, 2)}\n`);
-    const file = join(root, "bench", "RESULTS.md");
-    const md = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
     const section = `## budgets
 
 \`node bench/budgets.ts\` (${date.slice(0, 10)}, tree ${tree}, ${((performance.now() - began) / 1000).toFixed(0)} s, 2-core noisy machine): a workflow of ${CALLS} scripted model calls in local workerd; each call reserves its
@@ -267,17 +256,9 @@ the tenant budget to runs (one reservation per slice instead of per call), which
 
 Targets: ${targets.map(([k, ok]) => `${k}: ${ok ? "met" : "**missed**"}`).join("; ")}.
 `;
-    writeFileSync(file, /\n## budgets\n/.test(md) ? md.replace(/## budgets\n[\s\S]*?(?=\n## |$)/, section) : `${md.trimEnd()}\n\n${section}`);
+    writeBenchResults(root, "budgets", date, m, section);
   }
   log("done");
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    clearTimeout(benchTimer);
-  });
+runBench(main, cleanup, benchTimer);

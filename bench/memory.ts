@@ -18,14 +18,13 @@
  * Writes bench/results/memory.json and the `## memory` section of bench/RESULTS.md.
  * Run alone: `node bench/memory.ts` (Node 22 strips the types); --quick (10,000 facts, writes nothing).
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateSigningKeySecret } from "../src/audit/seal.ts";
 import { mintToken } from "../src/auth/tokens.ts";
-import { startSqld, type Sqld } from "../test/support/sqld.ts";
-import { freePort, gitState, pct, r2, sleep } from "./support/stats.ts";
-import { startWranglerDev, stopAllWranglerDev } from "./support/wrangler.ts";
+import type { Sqld } from "../test/support/sqld.ts";
+import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
+import { gitState, pct, r2, sleep } from "./support/stats.ts";
+import { startWorkerWithAudit } from "./support/worker-with-audit.ts";
+import { stopAllWranglerDev } from "./support/wrangler.ts";
 
 const root = join(import.meta.dirname, "..");
 const t00 = performance.now();
@@ -48,12 +47,7 @@ async function cleanup(): Promise<void> {
   await sqld?.dispose();
   sqld = null;
 }
-const benchTimer = setTimeout(() => {
-  console.error(`memory bench: exceeded ${BENCH_DEADLINE_MS / 1000} s, stopping`);
-  void cleanup().then(() => process.exit(1));
-}, BENCH_DEADLINE_MS);
-benchTimer.unref();
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void cleanup().then(() => process.exit(130)));
+const benchTimer = guardBench("memory", BENCH_DEADLINE_MS, cleanup);
 
 let base = "";
 let headers: Record<string, string> = {};
@@ -140,12 +134,11 @@ async function measure(scope: string, n: number, asOf: string, tag: string): Pro
 async function main(): Promise<void> {
   const began = performance.now();
   const tree = gitState(root);
-  sqld = await startSqld();
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const secret = randomBytes(24).toString("hex");
-  log(`starting wrangler dev on 127.0.0.1:${port} (audit database ${sqld.url}) …`);
-  const dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, AUDIT_DB_URL: sqld.url, AUDIT_SIGNING_KEY: await generateSigningKeySecret("memory-bench") } });
+  log("starting wrangler dev with its own audit database …");
+  const w = await startWorkerWithAudit(root, "memory-bench");
+  sqld = w.sqld;
+  const dev = w.dev;
+  const secret = w.secret;
   base = dev.base;
   headers = { authorization: `Bearer ${await mintToken({ sub: "bench", tenant: TENANT, roles: ["admin"] }, secret)}`, "content-type": "application/json" };
 
@@ -227,10 +220,6 @@ async function main(): Promise<void> {
 
   if (WRITE) {
     const date = new Date().toISOString();
-    mkdirSync(join(root, "bench", "results"), { recursive: true });
-    writeFileSync(join(root, "bench", "results", "memory.json"), `${JSON.stringify({ bench: "memory", date, command: "node bench/memory.ts", metrics: m }, null, 2)}\n`);
-    const file = join(root, "bench", "RESULTS.md");
-    const md = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
     const section = `## memory
 
 \`node bench/memory.ts\` (${date.slice(0, 10)}, tree ${tree}, ${((performance.now() - began) / 1000).toFixed(0)} s, 2-core noisy machine): one AgentMemory scope filled with ${FACTS.toLocaleString("en-US")} facts
@@ -251,17 +240,9 @@ The as-of read at a time before the corrections returned the old value: ${asOfRi
 
 Targets: ${targets.map(([t, ok]) => `${t}: ${ok ? "met" : "**missed**"}`).join("; ")}.
 `;
-    writeFileSync(file, /\n## memory\n/.test(md) ? md.replace(/## memory\n[\s\S]*?(?=\n## |$)/, section) : `${md.trimEnd()}\n\n${section}`);
+    writeBenchResults(root, "memory", date, m, section);
   }
   log("done");
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    clearTimeout(benchTimer);
-  });
+runBench(main, cleanup, benchTimer);

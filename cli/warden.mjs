@@ -544,7 +544,7 @@ async function loadFixtures(file) {
   const fixture = z.strictObject({
     name: z.string().min(1),
     request: z.strictObject({
-      action: z.enum(["tool", "llm", "egress", "memory.write"]),
+      action: z.enum(["tool", "llm", "egress", "memory.write", "memory.read"]),
       tool: z.string().optional(),
       args: z.unknown().optional(),
       model: z.string().optional(),

@@ -583,6 +583,24 @@ describe("warden API commands", () => {
     expect(seen.length).toBe(count);
   });
 
+  it("reads memory as of a time, lists conflicts and resolves one", async () => {
+    const env = { WARDEN_URL: url };
+    const get = await warden(["memory", "get", "claimant-c-1", "--as-of", "2026-11-01T00:00:00Z", "--subject", "c-1", "--attribute", "address"], { env });
+    expect(get.stderr).toBe("");
+    expect(get.code).toBe(0);
+    const asOf = new URL(seen.at(-1)!.path, "http://x");
+    expect([seen.at(-1)!.method, asOf.pathname, asOf.searchParams.get("as_of"), asOf.searchParams.get("subject"), asOf.searchParams.get("attribute")]).toEqual(["GET", "/v1/memory/claimant-c-1", "2026-11-01T00:00:00Z", "c-1", "address"]);
+    expect((await warden(["memory", "conflicts", "--scope", "claimant-c-1", "--status", "all"], { env })).code).toBe(0);
+    const list = new URL(seen.at(-1)!.path, "http://x");
+    expect([list.pathname, list.searchParams.get("scope"), list.searchParams.get("status")]).toEqual(["/v1/memory/conflicts", "claimant-c-1", "all"]);
+    expect((await warden(["memory", "resolve", "claimant-c-1", "3", "keep_old", "--note", "called the claimant"], { env })).code).toBe(0);
+    expect(seen.at(-1)).toMatchObject({ method: "POST", path: "/v1/memory/claimant-c-1/conflicts/3/resolve" });
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({ resolution: "keep_old", note: "called the claimant" });
+    const bad = await warden(["memory", "resolve", "claimant-c-1", "3"], { env });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("usage: warden memory resolve");
+  });
+
   it("puts and gets the directory", async () => {
     const file = join(ROOT, "examples/directory.json");
     const put = await warden(["directory", "put", file], { env: { WARDEN_URL: url } });
