@@ -174,6 +174,36 @@ describe("agent memory", () => {
     expect(conflicts.items).toEqual([]);
   });
 
+  it("a policy can require a person's approval before a model inference contradicts a human-entered fact", async () => {
+    const admin = await tokenFor("mem-w");
+    const policy = {
+      rules: [
+        {
+          id: "review-inference-over-human",
+          on: ["memory.write"],
+          when: "call.args.conflicts.exists(c, c.existing.sourceKind == 'human' && c.proposed.sourceKind == 'model_inference')",
+          effect: "require_approval",
+          approvers: { users: ["reviewer-2"] },
+          reason: "A model inference contradicts a fact a person entered: a person must allow the write.",
+        },
+      ],
+    };
+    await publish(admin, inferFlow("mem-reviewed", policy));
+    await json(await api("/v1/memory/claimant-c-7/facts", { method: "POST", token: admin, json: { facts: [{ subject: "c-7", attribute: "address", value: "7 Human Lane" }] } }), 201);
+    const run = await startRun(admin, "mem-reviewed", { claimant: "c-7" });
+    const waiting = await settle(admin, run.id, ["waiting", "completed", "failed"]);
+    expect(waiting.status).toBe("waiting");
+    let log = await events(admin, run.id);
+    expect(log.some((e) => e.type === "memory.started" && e.data.op === "write")).toBe(false); // nothing written while it waits
+    const reviewer = await tokenFor("mem-w", ["approver"], "reviewer-2");
+    await json(await api(`/v1/approvals/${(waiting.waiting as { approvalId: string }).approvalId}/decision`, { method: "POST", token: reviewer, json: { decision: "approve" } }));
+    const done = await settle(admin, run.id);
+    expect(done.status).toBe("completed");
+    expect(done.output).toMatchObject({ address: "7 Human Lane" }); // still a conflict, not an overwrite
+    log = await events(admin, run.id);
+    expect(log.filter((e) => e.type === "memory.conflict")).toHaveLength(1);
+  });
+
   it("a stale fact is marked in the read and passes the policy gate: a person re-verifies it, or policy refuses it", async () => {
     const admin = await tokenFor("mem-s");
     const staleFlow = (id: string, effect: "require_approval" | "deny") => ({
