@@ -19,7 +19,7 @@
  *
  * Writes bench/results/audit.json and the `## audit` section of bench/RESULTS.md.
  * Run alone: `node bench/audit.ts` (Node 22 strips the types; use node_modules/.bin/node).
- * Options: --quick (small counts, writes nothing), --no-write, --ship-only, --lag-only
+ * Options: --quick (small counts, writes nothing), --no-write, --ship-only, --lag-only, --profile (CPU profile of workerd during the load)
  * [--in-flight N] [--seconds S] (those three write nothing). Every wait has a deadline.
  */
 import { join } from "node:path";
@@ -34,6 +34,7 @@ import { redact } from "../src/audit/redaction.ts";
 import { mintToken } from "../src/auth/tokens.ts";
 import { startSqld, type Sqld } from "../test/support/sqld.ts";
 import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
+import { openProfiler, summarizeProfile } from "./support/profile.ts";
 import { measureRedactionQuality } from "./support/redaction-quality.ts";
 import { gitState, median, pct, r2, sleep } from "./support/stats.ts";
 import { measureVerify } from "./support/verify-throughput.ts";
@@ -57,6 +58,7 @@ const LOAD_SECONDS = arg("--seconds", QUICK ? 5 : 20);
 const IN_FLIGHT = arg("--in-flight", 50);
 const ONLY_LAG = argv.has("--lag-only");
 const ONLY_SHIP = argv.has("--ship-only");
+const PROFILE = argv.has("--profile");
 const POLL_MS = 20;
 const VERIFY_ENTRIES = QUICK ? 20_000 : 200_000;
 const REDACTION_RECORDS = QUICK ? 1000 : 5000;
@@ -241,7 +243,7 @@ interface LagResult {
 async function measureLag(db: Sqld): Promise<LagResult> {
   const url = db.url;
   log(`starting wrangler dev (AUDIT_DB_URL ${url}) …`);
-  const { dev, secret } = await startWorkerWithAudit(root, "audit-bench", db);
+  const { dev, secret, inspectorPort } = await startWorkerWithAudit(root, "audit-bench", db);
   const base = dev.base;
   const headers = { authorization: `Bearer ${await mintToken({ sub: "bench", tenant: TENANT, roles: ["admin"] }, secret)}`, "content-type": "application/json" };
   const pub = await fetch(`${base}/v1/workflows`, { method: "POST", headers, body: JSON.stringify(workflowDoc()) });
@@ -300,6 +302,7 @@ async function measureLag(db: Sqld): Promise<LagResult> {
   await Promise.all(Array.from({ length: 10 }, runOnce));
   await sleep(500);
   measuring = true;
+  const profiler = PROFILE ? await openProfiler(inspectorPort) : null;
   log(`lag: ${IN_FLIGHT} runs in flight for ${LOAD_SECONDS} s …`);
   const until = Date.now() + LOAD_SECONDS * 1000;
   const first = runIds.length;
@@ -309,6 +312,13 @@ async function measureLag(db: Sqld): Promise<LagResult> {
     }),
   );
   const runs = runIds.length - first;
+  if (profiler) {
+    const sp = summarizeProfile(await profiler.stop(), 25);
+    console.log(`workerd CPU profile over the load: ${sp.totalMs.toFixed(0)} ms sampled, ${sp.idleMs.toFixed(0)} ms idle; ms per run, inclusive:`);
+    for (const [k, v] of sp.inclusive) console.log(`  ${(v / runs).toFixed(2).padStart(7)}  ${k}`);
+    console.log("  ms per run, self:");
+    for (const [k, v] of sp.self) console.log(`  ${(v / runs).toFixed(2).padStart(7)}  ${k}`);
+  }
   // drain: every run's stream complete (seq 1…n, with its run.completed)
   const drainStart = Date.now();
   let check: { ok: number; bad: string[] } = { ok: 0, bad: runIds };

@@ -647,6 +647,9 @@ export class AgentRun extends DurableObject<Env> {
   private async deliverOutboxRound(): Promise<boolean> {
     const now = Date.now();
     const rows = this.store.dueOutbox(now, 50);
+    // nothing due: every row is enqueued due at once, so what remains is waiting on a retry whose
+    // timer the round that scheduled it has already set (this runs after every drive)
+    if (!rows.length) return false;
     // index updates are snapshots: only the newest per run / per approval needs to travel
     const newest = new Map<string, number>();
     for (const row of rows) {

@@ -10,6 +10,8 @@ export interface WorkerWithAudit {
   sqld: Sqld;
   /** the JWT secret the Worker verifies tokens with */
   secret: string;
+  /** wrangler dev's inspector port (for a CPU profile of workerd) */
+  inspectorPort: number;
 }
 
 /** Starts both (the caller's cleanup stops them: stopAllWranglerDev, sqld.dispose). `sqld` may be one already running. */
@@ -19,5 +21,5 @@ export async function startWorkerWithAudit(root: string, kid: string, sqld?: Sql
   const inspectorPort = await freePort();
   const secret = randomBytes(24).toString("hex");
   const dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, AUDIT_DB_URL: db.url, AUDIT_SIGNING_KEY: await generateSigningKeySecret(kid) } });
-  return { dev, sqld: db, secret };
+  return { dev, sqld: db, secret, inspectorPort };
 }
