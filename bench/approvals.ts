@@ -28,11 +28,12 @@
  * Everything listens on 127.0.0.1; counts are fixed and every wait has a deadline.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mintToken } from "../src/auth/tokens.ts";
+import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
 import { openProfiler, summarizeProfile, type CdpProfile } from "./support/profile.ts";
 import { cpuSnapshot, freePort, gitState, median, pct, r2, r3, sleep, wranglerProcesses } from "./support/stats.ts";
 import { startWranglerDev, stopAllWranglerDev, type WranglerDev } from "./support/wrangler.ts";
@@ -60,11 +61,7 @@ const BENCH_DEADLINE_MS = 6 * 60_000;
 const TENANT = "bench";
 const APPROVER = "ann@bench.test";
 
-const benchTimer = setTimeout(() => {
-  console.error(`approvals bench: exceeded ${BENCH_DEADLINE_MS / 1000} s, stopping`);
-  void cleanup().then(() => process.exit(1));
-}, BENCH_DEADLINE_MS);
-benchTimer.unref();
+const benchTimer = guardBench("approvals", BENCH_DEADLINE_MS, cleanup);
 
 // ---------- the local tool server and mail sink ----------
 
@@ -144,7 +141,6 @@ async function cleanup(): Promise<void> {
   side?.close();
   side?.closeAllConnections();
 }
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void cleanup().then(() => process.exit(130)));
 
 async function api<T>(method: string, path: string, h: Record<string, string>, body?: unknown, want: number[] = [200]): Promise<T> {
   const res = await fetch(`${base}${path}`, { method, headers: h, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(STEP_DEADLINE_MS) });
@@ -711,8 +707,6 @@ async function main() {
 
   if (WRITE) {
     const date = new Date().toISOString();
-    mkdirSync(join(root, "bench", "results"), { recursive: true });
-    writeFileSync(join(root, "bench", "results", "approvals.json"), `${JSON.stringify({ bench: "approvals", date, command: "node bench/approvals.ts", metrics: m }, null, 2)}\n`);
     writeResultsSection(m, table, storage, { date, tree, seconds, target, pendingBreak: per(pendingBreak, "pages"), pendingPayload: per(pendingBreak, "payload"), trivialBreak: per(trivialBreak, "pages"), registry1: registry1.bytes, registry2: registry2.bytes, pend, checks });
   }
 }
@@ -728,8 +722,6 @@ function writeResultsSection(
   storage: Record<string, Record<string, number>>,
   x: { date: string; tree: string; seconds: number; target: boolean; pendingBreak: Record<string, number>; pendingPayload: Record<string, number>; trivialBreak: Record<string, number>; registry1: number; registry2: number; pend: ReturnType<typeof groupBytes>; checks: ReadonlyArray<readonly [string, boolean]> },
 ): void {
-  const file = join(root, "bench", "RESULTS.md");
-  const md = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
   const kv = (o: Record<string, number>) => Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ");
   const section = `## approvals
 
@@ -765,15 +757,7 @@ ${mdTable(storage)}
 
 Checks: ${x.checks.map(([c, ok]) => `${c}: ${ok ? "ok" : "**failed**"}`).join("; ")}.
 `;
-  writeFileSync(file, /\n## approvals\n/.test(md) ? md.replace(/## approvals\n[\s\S]*?(?=\n## |$)/, section) : `${md.trimEnd()}\n\n${section}`);
+  writeBenchResults(root, "approvals", x.date, m, section);
 }
 
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    clearTimeout(benchTimer);
-  });
+runBench(main, cleanup, benchTimer);

@@ -19,13 +19,14 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, realpathSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mintToken } from "../src/auth/tokens.ts";
 import { parseEvent, type RunEvent } from "../src/engine/events.ts";
 import { replay } from "../src/engine/replay.ts";
+import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
 import { openProfiler, summarizeProfile, type CdpProfile } from "./support/profile.ts";
 import { cpuSnapshot, freePort, gitState as treeState, median, pct, r2, r3, sleep, wranglerProcesses } from "./support/stats.ts";
 import { startWranglerDev, stopAllWranglerDev, type WranglerDev } from "./support/wrangler.ts";
@@ -47,11 +48,7 @@ const REPLAY_SECONDS = QUICK ? 1 : 3;
 const RUN_DEADLINE_MS = 30_000;
 const BENCH_DEADLINE_MS = 6 * 60_000;
 
-const benchTimer = setTimeout(() => {
-  console.error(`engine bench: exceeded ${BENCH_DEADLINE_MS / 1000} s, stopping`);
-  void cleanup().then(() => process.exit(1));
-}, BENCH_DEADLINE_MS);
-benchTimer.unref();
+const benchTimer = guardBench("engine", BENCH_DEADLINE_MS, cleanup);
 
 // ---------- the local tool server ----------
 
@@ -98,7 +95,6 @@ async function cleanup(): Promise<void> {
   toolServer?.close();
   toolServer?.closeAllConnections();
 }
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void cleanup().then(() => process.exit(130)));
 
 // ---------- the workflow and a run through the API ----------
 
@@ -441,8 +437,6 @@ async function main() {
 
   if (WRITE && !QUICK) {
     const date = new Date().toISOString();
-    mkdirSync(join(root, "bench", "results"), { recursive: true });
-    writeFileSync(join(root, "bench", "results", "engine.json"), `${JSON.stringify({ bench: "engine", date, command: "node bench/engine.ts", metrics: m }, null, 2)}\n`);
     writeResultsSection(m, table, targets, { date, tree, peer, engineRps, peerRps, logs: logs.length, nEvents, seconds: (performance.now() - began) / 1000 });
   }
   console.log(`\ndone in ${((performance.now() - began) / 1000).toFixed(0)} s (${toolCalls} tool calls served)`);
@@ -454,8 +448,6 @@ function writeResultsSection(
   targets: ReadonlyArray<readonly [string, boolean]>,
   x: { date: string; tree: string; peer: PeerResult; engineRps: number[]; peerRps: number[]; logs: number; nEvents: number; seconds: number },
 ): void {
-  const file = join(root, "bench", "RESULTS.md");
-  const md = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
   const rows = Object.entries(table).map(([k, v]) => `| ${k} | ${v.warden} | ${v.langgraph} |`);
   const section = `## engine
 
@@ -482,15 +474,7 @@ Definitions:
 - **runs/s**: completed runs / wall time of a round, ${CONCURRENCY} runs in flight, each client starting its next run as soon as the previous one is confirmed complete (Warden via the API, LangGraph when \`invoke\` resolves).
 - **Replay**: every measured run's exported JSONL log replayed through \`replay()\` (fold + re-decide + compare) repeatedly for ${REPLAY_SECONDS} s; events/s per pass, median.
 `;
-  writeFileSync(file, /\n## engine\n/.test(md) ? md.replace(/## engine\n[\s\S]*?(?=\n## |$)/, section) : `${md.trimEnd()}\n\n${section}`);
+  writeBenchResults(root, "engine", x.date, m, section);
 }
 
-main()
-  .catch(async (err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    clearTimeout(benchTimer);
-  });
+runBench(main, cleanup, benchTimer);

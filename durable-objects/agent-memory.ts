@@ -75,7 +75,7 @@ export class AgentMemory extends DurableObject<Env> {
   private commit<T>(t: MemoryTarget, at: number, plan: () => { changes: MemoryChange[]; value: T }, audit: (value: T) => MemoryAuditItem[]): T {
     let value!: T;
     try {
-      this.ctx.storage.transactionSync(() => {
+      this.audit.transaction(this.ctx.storage, () => {
         const p = plan();
         this.store.apply(p.changes);
         value = p.value;
@@ -83,7 +83,6 @@ export class AgentMemory extends DurableObject<Env> {
       });
     } catch (err) {
       this.store.resync();
-      this.audit.forgetHeads();
       throw err;
     }
     this.shipping.schedule();

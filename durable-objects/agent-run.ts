@@ -206,12 +206,7 @@ export class AgentRun extends DurableObject<Env> {
 
   /** transactionSync; on a rollback the audit chain heads cached in memory are dropped too. */
   private transaction(fn: () => void): void {
-    try {
-      this.ctx.storage.transactionSync(fn);
-    } catch (err) {
-      this.audit.forgetHeads();
-      throw err;
-    }
+    this.audit.transaction(this.ctx.storage, fn);
   }
 
   /** Fault injection (tests only): a hard abort kills the object; a stop leaves it idle until the test evicts it. */

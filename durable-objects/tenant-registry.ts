@@ -155,12 +155,7 @@ export class TenantRegistry extends DurableObject<Env> {
   }
 
   private transaction(fn: () => void): void {
-    try {
-      this.ctx.storage.transactionSync(fn);
-    } catch (err) {
-      this.audit.forgetHeads();
-      throw err;
-    }
+    this.audit.transaction(this.ctx.storage, fn);
     this.shipping.schedule();
   }
 

@@ -111,8 +111,7 @@ export function parseExportLine(text: string): Parsed {
   }
 }
 
-const ENTRY_HEAD = ENTRY_LINE_HEAD;
-const BODY_AT = ENTRY_HEAD.length + 64 + 2; // past the hash's closing quote and comma
+const BODY_AT = ENTRY_LINE_HEAD.length + 64 + 2; // past the hash's closing quote and comma
 const SUFFIX_KEYS = ["policyHash", "prevHash", "redactions", "retainUntil", "runId", "seq", "stream", "tenant", "type", "workflow"];
 
 /** `text` parsed as an object with exactly `keys`, in that order; else null. */
@@ -130,7 +129,7 @@ function objectWithKeys(text: string, keys: string[]): Record<string, unknown> |
   return o;
 }
 
-const HEAD_BYTES = Buffer.from(ENTRY_HEAD);
+const HEAD_BYTES = Buffer.from(ENTRY_LINE_HEAD);
 const OPEN_BRACE = Buffer.from("{");
 const QUOTE = 34;
 const COMMA = 44;

@@ -27,8 +27,10 @@ export function writeAuditItems(by: Writer, facts: FactRecord[], retired: Array<
   ];
 }
 
+/** The object does not hold the tenant's policy: built-in redaction, default retention. */
+const settings = mergeAuditSettings([]);
+
 export function memoryAuditRecord(tenant: string, scope: string, item: MemoryAuditItem, at: number): AuditRecord {
-  const settings = mergeAuditSettings([]); // the object does not hold the tenant's policy: built-in redaction, default retention
   const { value, redactions } = redact({ scope, ...item.payload }, { fields: settings.fields });
   return {
     tenant,

@@ -65,6 +65,16 @@ export class AuditOutboxStore {
     this.heads.clear();
   }
 
+  /** `storage.transactionSync(fn)`, dropping the cached chain heads if it rolls back (they may name entries never written). */
+  transaction<T>(storage: DurableObjectStorage, fn: () => T): T {
+    try {
+      return storage.transactionSync(fn);
+    } catch (err) {
+      this.forgetHeads();
+      throw err;
+    }
+  }
+
   /** The oldest queued entries as database rows (JSON arrays), in the order they were chained: at most `limit` rows and about `maxChars` characters (at least one row). */
   pending(limit: number, maxChars = 4_000_000): { lastId: number; rows: string[] } {
     const out: string[] = [];
