@@ -28,10 +28,10 @@ import { AuditShipping, auditWriterFor } from "../src/audit/audit-shipper.ts";
 import { AuditOutboxStore } from "../src/storage/audit-outbox-store.ts";
 import { outboundFetch, parseHostMap } from "../src/tools/outbound.ts";
 import { executeMemory } from "../src/memory/execute-memory.ts";
-import { prepareBreachNotice, reserveEverywhere, settleEverywhere } from "../src/budget/budget-client.ts";
-import { breachFacts, settleJobs, type SettleJob } from "../src/budget/settlement.ts";
+import { prepareBreachNotice, requestSlices, returnSlice } from "../src/budget/budget-client.ts";
+import { breachFacts, sliceReturnJobs, type SliceReturnJob } from "../src/budget/settlement.ts";
 import type { BreachFacts } from "../src/budget/breach-notice.ts";
-import type { OpenReservation } from "../src/budget/run-budget.ts";
+import type { OpenReservation, SliceRequest } from "../src/budget/run-budget.ts";
 import type { Cap } from "../src/budget/budget-limits.ts";
 
 const LEASE_MS = 30_000;
@@ -192,8 +192,8 @@ export class AgentRun extends DurableObject<Env> {
         const breach = breachFacts(s, e);
         if (breach) this.store.enqueue("budget-notify", breach, at);
       }
-      // reservations whose outcome these events decided are settled or released through the outbox
-      for (const job of settleJobs(s0, s)) this.store.enqueue("budget-settle", job, at);
+      // slices these events retired go back to their Budget objects through the outbox
+      for (const job of sliceReturnJobs(s0, s)) this.store.enqueue("budget-return", job, at);
       if (s.terminal && !s0.terminal && s.cursor?.approval) touched.add(s.cursor.approval.approvalId);
       for (const id of touched) this.enqueueApprovalIndex(s, id, at);
       if (s.status !== s0.status || s.terminal !== s0.terminal) this.store.enqueue("index", summarize(s), at);
@@ -416,7 +416,7 @@ export class AgentRun extends DurableObject<Env> {
           continue;
         }
         if (d.kind === "reserve") {
-          if (await this.reserveBudget(d.reservation)) continue;
+          if (await this.requestSlices(d.request)) continue;
           return; // a budget is unreachable: nothing is spent, the lease alarm retries after the backoff
         }
         break;
@@ -464,9 +464,9 @@ export class AgentRun extends DurableObject<Env> {
 
   // ---------- budgets ----------
 
-  /** Records the shared budgets' answer to a reservation; false when one was unreachable (the lease timer is set to the retry time). */
-  private async reserveBudget(r: OpenReservation): Promise<boolean> {
-    const outcome = await reserveEverywhere(this.env, this.state!.runId, r, () => Date.now());
+  /** Records the shared budgets' answer to a slice request; false when one was unreachable (the lease timer is set to the retry time). */
+  private async requestSlices(r: SliceRequest): Promise<boolean> {
+    const outcome = await requestSlices(this.env, this.state!.runId, r, () => Date.now());
     if (this.stopped || !this.state || this.state.terminal) return false;
     this.append([outcome]);
     if (outcome.type !== "budget.unavailable") return true;
@@ -499,10 +499,10 @@ export class AgentRun extends DurableObject<Env> {
     return ok({ spent: s.budget.spent, cap: s.budget.cap, open: Object.values(s.budget.open), status: s.status, halt: s.halt ?? null });
   }
 
-  /** A settlement the outbox delivers: acknowledged by every scope, then recorded with the outbox row's acknowledgement. */
-  private async deliverSettlement(outboxId: number, job: SettleJob): Promise<void> {
-    const settled = await settleEverywhere(this.env, job);
-    this.append([settled], () => this.store.ackOutbox(outboxId));
+  /** A slice return the outbox delivers: acknowledged by its Budget object, then recorded with the outbox row's acknowledgement. */
+  private async deliverSliceReturn(outboxId: number, job: SliceReturnJob): Promise<void> {
+    const returned = await returnSlice(this.env, job);
+    this.append([returned], () => this.store.ackOutbox(outboxId));
   }
 
   /** A breach notice: its emails (and webhook) are queued in one transaction with the acknowledgement. */
@@ -673,9 +673,9 @@ export class AgentRun extends DurableObject<Env> {
         } else if (row.kind === "notify") {
           await this.prepareNotifications(row.id, JSON.parse(row.payload) as { approvalId: string; level: number });
           continue; // acknowledged inside the transaction that enqueued the emails
-        } else if (row.kind === "budget-settle") {
-          await this.deliverSettlement(row.id, JSON.parse(row.payload) as SettleJob);
-          continue; // acknowledged with the budget.settled event
+        } else if (row.kind === "budget-return") {
+          await this.deliverSliceReturn(row.id, JSON.parse(row.payload) as SliceReturnJob);
+          continue; // acknowledged with the budget.slice_returned event
         } else if (row.kind === "budget-notify") {
           await this.prepareBreachNotice(row.id, JSON.parse(row.payload) as BreachFacts);
           continue; // acknowledged inside the transaction that queued the notice

@@ -40,6 +40,10 @@ export interface ReserveRequest {
   id: string;
   runId: string;
   amount: Amount;
+  /** with `min`, a partial grant (a run's slice): anything from `min` to `amount`, sized by what the windows have left */
+  min?: Amount;
+  /** a reservation of the same run settled at `actual` in the same transaction, before this one is granted (the slice this one replaces) */
+  replaces?: { id: string; actual: Amount };
   /** the run's policy limits for this scope, merged most-restrictively with the object's own */
   extraLimits?: Limits;
 }
@@ -166,7 +170,7 @@ export class Budget extends DurableObject<Env> {
 
   // ---------- RPC ----------
 
-  /** Reserves `amount` for reservation `id` unless it would take any window past its limit. Idempotent by id. */
+  /** Reserves `amount` (or, with `min`, a slice of it) for reservation `id` unless it would take any window past its limit. Idempotent by id. */
   async reserve(req: ReserveRequest): Promise<RpcResult<ReserveAnswer>> {
     const c = this.check(req.name);
     if (!c.ok) return c;
@@ -175,10 +179,11 @@ export class Budget extends DurableObject<Env> {
     let answer!: ReserveAnswer;
     this.ctx.storage.transactionSync(() => {
       this.remember(req.name);
-      const step = reserve(this.view(req.id, [runKey(req.runId), periods.day, periods.month]), { id: req.id, runId: req.runId, amount: req.amount, at, ...(req.extraLimits ? { extraLimits: req.extraLimits } : {}) });
+      if (req.replaces) this.closeInTransaction({ name: req.name, id: req.replaces.id, runId: req.runId, actual: req.replaces.actual }, false, at);
+      const step = reserve(this.view(req.id, [runKey(req.runId), periods.day, periods.month]), { id: req.id, runId: req.runId, amount: req.amount, at, ...(req.min ? { min: req.min } : {}), ...(req.extraLimits ? { extraLimits: req.extraLimits } : {}) });
       this.write(step.state, step.changed);
       const o = step.outcome;
-      if (!(o.kind === "granted" && o.repeated)) this.log(o.kind === "granted" ? "reserved" : o.kind, req.id, req.runId, o.kind === "refused" ? { amount: req.amount, refusal: o.refusal } : { amount: req.amount }, at);
+      if (!(o.kind === "granted" && o.repeated)) this.log(o.kind === "granted" ? "reserved" : o.kind, req.id, req.runId, o.kind === "refused" ? { amount: req.amount, ...(req.min ? { min: req.min } : {}), refusal: o.refusal } : { amount: o.kind === "granted" ? o.reservation.amount : req.amount }, at);
       answer = { ...o, used: step.state.totals[periods.day] ?? { reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: 0, tokens: 0 } } };
     });
     return ok(answer);
@@ -197,18 +202,22 @@ export class Budget extends DurableObject<Env> {
   private closeReservation(req: { name: string; id: string; runId: string; actual: Amount }, release: boolean): RpcResult<CloseOutcome> {
     const c = this.check(req.name);
     if (!c.ok) return c;
-    const at = Date.now();
     let outcome!: CloseOutcome;
     this.ctx.storage.transactionSync(() => {
       this.remember(req.name);
-      const existing = this.reservationRow(req.id);
-      const periods = existing?.periods ?? periodKeys(at);
-      const step = close(this.view(req.id, [runKey(existing?.runId ?? req.runId), periods.day, periods.month]), { id: req.id, runId: req.runId, actual: req.actual, at, release });
-      this.write(step.state, step.changed);
-      outcome = step.outcome;
-      if (!outcome.repeated) this.log(outcome.kind, req.id, req.runId, { actual: outcome.reservation.actual, reserved: outcome.reservation.amount, ...(outcome.overrun ? { overrun: outcome.overrun } : {}) }, at);
+      outcome = this.closeInTransaction(req, release, Date.now());
     });
     return ok(outcome);
+  }
+
+  private closeInTransaction(req: { name: string; id: string; runId: string; actual: Amount }, release: boolean, at: number): CloseOutcome {
+    const existing = this.reservationRow(req.id);
+    const periods = existing?.periods ?? periodKeys(at);
+    const step = close(this.view(req.id, [runKey(existing?.runId ?? req.runId), periods.day, periods.month]), { id: req.id, runId: req.runId, actual: req.actual, at, release });
+    this.write(step.state, step.changed);
+    const outcome = step.outcome;
+    if (!outcome.repeated) this.log(outcome.kind, req.id, req.runId, { actual: outcome.reservation.actual, reserved: outcome.reservation.amount, ...(outcome.overrun ? { overrun: outcome.overrun } : {}) }, at);
+    return outcome;
   }
 
   /** Limits, notification targets and what the current UTC day and month have used. */

@@ -1,8 +1,10 @@
 /**
- * The budget events of a run's log (schemas used by src/engine/events.ts). A model call's
- * reservation is requested (a decision: the worst case and the scopes it is charged to),
- * reserved or refused by the Budget objects, and later settled (observations). Counters and
- * run-level budgets are checked by the interpreter itself (`run.limit_reached`, a decision).
+ * The budget events of a run's log (schemas used by src/engine/events.ts). A run borrows a
+ * slice of each shared budget (tenant, workflow) from its Budget object (`slice_requested`, a
+ * decision; `slice_granted` / `refused` / `unavailable`, observations) and reserves each model
+ * call's worst case from those slices, settling it at the actual cost after the call (both
+ * decisions, no round trip). The slices go back when the run stops running (`slice_returned`).
+ * Counters and run-level budgets are checked by the interpreter itself (`run.limit_reached`).
  */
 import { z } from "zod";
 
@@ -14,16 +16,34 @@ export type BudgetScopeRef = z.output<typeof budgetScopeRef>;
 export const modelPriceSchema = z.object({ inputMicrosPerMTok: z.number().int().nonnegative(), outputMicrosPerMTok: z.number().int().nonnegative(), cachedMicrosPerMTok: z.number().int().nonnegative(), source: z.string() });
 export const estimateSchema = z.object({ usdMicros: z.number().int().nonnegative(), tokens: z.number().int().nonnegative(), inputTokens: z.number().int().nonnegative(), outputTokens: z.number().int().nonnegative() });
 
+const sliceScope = budgetScopeRef.extend({
+  /** the least that lets the call go ahead (its worst case), and what the run asks for (a few calls' worth) */
+  min: amount,
+  want: amount,
+  /** the scope's current slice, returned (settled at what it lent) in the same operation */
+  replaces: z.object({ sliceId: z.string(), actual: amount }).nullable(),
+});
+
 export const budgetEventSchemas = {
+  /**
+   * decision: the run asks the shared budgets for a slice (a reservation it then lends from
+   * locally, call by call), because a scope's current slice cannot cover the next model call
+   */
+  "budget.slice_requested": z.object({ sliceId: z.string(), node: z.string(), callId: z.string(), reservationId: z.string(), scopes: z.array(sliceScope) }),
+  /** every scope granted a slice (between `min` and `want`; `used` is the scope's UTC-day total after the grant) */
+  "budget.slice_granted": z.object({ sliceId: z.string(), scopes: z.array(z.object({ name: z.string(), granted: amount, day: z.string(), month: z.string(), used: amount })) }),
+  /** a slice went back to its scope: settled at what the run spent from it, the rest released */
+  "budget.slice_returned": z.object({ sliceId: z.string(), name: z.string(), outcome: z.enum(["settled", "released"]), actual: amount }),
   /** decision: the worst case of the next model call attempt, and the shared budgets it is reserved against */
   "budget.requested": z.object({ node: z.string(), callId: z.string(), reservationId: z.string(), attempt: z.number().int().positive(), estimate: estimateSchema, price: modelPriceSchema, scopes: z.array(budgetScopeRef) }),
-  /** every scope granted the reservation */
-  "budget.reserved": z.object({ reservationId: z.string(), scopes: z.array(z.object({ name: z.string(), used: amount })) }),
-  /** a scope refused it (the others were released): the run halts before the call */
+  /** decision: the reservation is taken from the run's slice of every scope (what each slice has left after it) */
+  "budget.reserved": z.object({ reservationId: z.string(), scopes: z.array(z.object({ name: z.string(), sliceId: z.string(), remaining: amount })) }),
+  /** a scope refused the slice the call needs (the others were released): the run halts before the call */
   "budget.refused": z.object({
     node: z.string(),
     callId: z.string(),
     reservationId: z.string(),
+    sliceId: z.string(),
     scope: z.enum(["tenant", "workflow"]),
     name: z.string(),
     window: z.enum(["run", "day", "month"]),
@@ -34,9 +54,9 @@ export const budgetEventSchemas = {
     wouldAdd: z.number(),
     reason: z.string(),
   }),
-  /** a Budget object could not be reached: nothing is spent, the reservation is retried with backoff */
-  "budget.unavailable": z.object({ reservationId: z.string(), error: z.string(), attempt: z.number().int().positive(), retryAt: z.number() }),
-  /** the shared budgets acknowledged the settlement (actual cost) or release (zero) of a reservation */
+  /** a Budget object could not be reached: nothing is spent, the slice request is retried with backoff */
+  "budget.unavailable": z.object({ sliceId: z.string(), error: z.string(), attempt: z.number().int().positive(), retryAt: z.number() }),
+  /** decision: a reservation is settled at the call's actual cost (or released at zero) against the run's slices */
   "budget.settled": z.object({ reservationId: z.string(), outcome: z.enum(["settled", "released"]), actual: amount, scopes: z.array(z.string()) }),
   /** decision: a per-run limit (cost, tokens, steps, tool calls, agent iterations) stops the run before the next step */
   "run.limit_reached": z.object({
@@ -52,4 +72,4 @@ export const budgetEventSchemas = {
   "budget.limits_set": z.object({ actor: z.object({ sub: z.string(), roles: z.array(z.string()).default([]) }), limits: z.object({ usdMicros: z.number().int().nonnegative().optional(), tokens: z.number().int().nonnegative().optional() }) }),
 } as const;
 
-export const BUDGET_DECISION_EVENTS = ["budget.requested", "run.limit_reached"] as const;
+export const BUDGET_DECISION_EVENTS = ["budget.slice_requested", "budget.requested", "budget.reserved", "budget.settled", "run.limit_reached"] as const;

@@ -1,10 +1,11 @@
 /**
  * The budget gate in the interpreter, after the policy gate and before a model call attempt
- * starts. Pure: it decides the attempt's worst case and the shared budgets to reserve it
- * against (`budget.requested`), stops the run if its own per-run cap cannot take it
- * (`run.limit_reached`), asks the shell to reserve while the reservation is requested, and lets
- * the call start once every scope granted it. A refusal (`budget.refused`, recorded by the
- * shell) has already halted the run.
+ * starts. Pure: it decides the attempt's worst case, stops the run if its own per-run cap
+ * cannot take it (`run.limit_reached`), asks for a slice of every shared budget whose current
+ * slice cannot cover it (`budget.slice_requested`; the shell asks the Budget objects and
+ * records their answer), and otherwise reserves it from the slices (`budget.requested` +
+ * `budget.reserved`, no round trip) and lets the call start. A refusal (`budget.refused`,
+ * recorded by the shell) has already halted the run.
  */
 import type { LlmRequest, NewEvent } from "../engine/events.ts";
 import type { RunState } from "../engine/run-state.ts";
@@ -14,10 +15,11 @@ import { DEFAULT_MAX_OUTPUT_TOKENS, worstCaseCost } from "./call-cost.ts";
 import { formatUsd } from "./money.ts";
 import { levelPolicies, maxTokensPerCall, priceOverrides, runCap, sharedLimits } from "./policy-budgets.ts";
 import { priceFor } from "./price-table.ts";
-import { reservationIdFor, type OpenReservation } from "./run-budget.ts";
+import { reservationIdFor, type SliceRequest } from "./run-budget.ts";
+import { covers, remainingOf, sliceIdFor, sliceWant, takeFrom } from "./slices.ts";
 import { tenantBudgetName, workflowBudgetName } from "./budget-scopes.ts";
 
-export type BudgetGate = { kind: "append"; events: NewEvent[] } | { kind: "reserve"; reservation: OpenReservation } | { kind: "proceed" } | { kind: "stopped" };
+export type BudgetGate = { kind: "append"; events: NewEvent[] } | { kind: "reserve"; request: SliceRequest } | { kind: "proceed" } | { kind: "stopped" };
 
 /** The output cap a call is reserved (and sent) with: the node's, else the policies' per-call cap, else the provider's default, else 4,096. */
 export function outputCapFor(s: RunState, node: WorkflowNode, request: Pick<LlmRequest, "maxTokens">): number {
@@ -34,11 +36,8 @@ export function modelCallBudget(s: RunState, node: WorkflowNode, call: { callId:
   if (!s.policy) return { kind: "proceed" }; // no governance loaded (pure tests of the interpreter)
   const reservationId = reservationIdFor(s.runId, call.callId, call.attempt);
   const open = s.budget.open[reservationId];
-  if (open) {
-    if (open.status === "requested") return { kind: "reserve", reservation: open };
-    if (open.status === "granted") return { kind: "proceed" };
-    return { kind: "stopped" }; // refused: the run is halted
-  }
+  if (open) return open.status === "granted" && !open.closing ? { kind: "proceed" } : { kind: "stopped" };
+  if (s.budget.request) return { kind: "reserve", request: s.budget.request };
   const levels = levelPolicies(s.policy, node);
   const price = priceFor(call.request.provider, call.request.model, priceOverrides(levels));
   const estimate = worstCaseCost(call.request, outputCapFor(s, node, call.request), price);
@@ -49,24 +48,26 @@ export function modelCallBudget(s: RunState, node: WorkflowNode, call: { callId:
     return { kind: "append", events: [{ type: "run.limit_reached", data: { node: cur.node, callId: call.callId, limit: breach.unit, max: breach.limit, used: breach.used, wouldAdd: breach.wouldAdd, reason } }] };
   }
   const shared = sharedLimits(levels);
+  const scopes = [
+    { scope: "tenant" as const, name: tenantBudgetName(s.tenant), limits: shared.tenant },
+    { scope: "workflow" as const, name: workflowBudgetName(s.tenant, s.workflow.id), limits: shared.workflow },
+  ];
+  const worst = { usdMicros: estimate.usdMicros, tokens: estimate.tokens };
+  const short = scopes.filter((sc) => !covers(s.budget.slices[sc.name], worst, s.lastAt));
+  if (short.length) {
+    const sliceId = sliceIdFor(s.runId, s.budget.issued + 1);
+    const want = sliceWant(worst);
+    const request = short.map((sc) => {
+      const old = s.budget.slices[sc.name];
+      return { ...sc, min: worst, want, replaces: old ? { sliceId: old.sliceId, actual: old.used } : null };
+    });
+    return { kind: "append", events: [{ type: "budget.slice_requested", data: { sliceId, node: cur.node, callId: call.callId, reservationId, scopes: request } }] };
+  }
   return {
     kind: "append",
     events: [
-      {
-        type: "budget.requested",
-        data: {
-          node: cur.node,
-          callId: call.callId,
-          reservationId,
-          attempt: call.attempt,
-          estimate,
-          price,
-          scopes: [
-            { scope: "tenant", name: tenantBudgetName(s.tenant), limits: shared.tenant },
-            { scope: "workflow", name: workflowBudgetName(s.tenant, s.workflow.id), limits: shared.workflow },
-          ],
-        },
-      },
+      { type: "budget.requested", data: { node: cur.node, callId: call.callId, reservationId, attempt: call.attempt, estimate, price, scopes } },
+      { type: "budget.reserved", data: { reservationId, scopes: scopes.map((sc) => { const sl = s.budget.slices[sc.name]; return { name: sc.name, sliceId: sl.sliceId, remaining: remainingOf(takeFrom(sl, worst)) }; }) } },
     ],
   };
 }

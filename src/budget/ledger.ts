@@ -66,13 +66,37 @@ export interface Step<O> {
 const totalsOf = (s: LedgerState, key: string): Totals => s.totals[key] ?? EMPTY_TOTALS;
 const used = (t: Totals): Amount => add(t.reserved, t.settled);
 
+/** A slice takes at most this share of what a window has left (but never less than the call it is for needs). */
+export const SLICE_SHARE = 4;
+
 export interface ReserveRequest {
   id: string;
   runId: string;
+  /** what is asked for */
   amount: Amount;
+  /** with `min`, a partial grant: anything from `min` to `amount`, sized by what the windows have left */
+  min?: Amount;
   at: number;
   /** limits the caller brings (the run's policy set for this scope); merged most-restrictively with the ledger's own */
   extraLimits?: Limits;
+}
+
+/**
+ * How much of `want` to grant when at least `min` fits: per unit, no more than a SLICE_SHARE-th
+ * of what any limited window has left, never less than `min`, never more than `want`. Since
+ * `min` fits, the grant never takes a window past its limit.
+ */
+export function grantSize(limits: Limits, used: (w: "run" | "day" | "month") => Amount, min: Amount, want: Amount): Amount {
+  let usd = Math.max(min.usdMicros, want.usdMicros);
+  let tokens = Math.max(min.tokens, want.tokens);
+  for (const w of ["run", "day", "month"] as const) {
+    const cap = limits[w];
+    if (!cap) continue;
+    const u = used(w);
+    if (cap.usdMicros !== undefined) usd = Math.min(usd, Math.max(min.usdMicros, Math.floor((cap.usdMicros - u.usdMicros) / SLICE_SHARE)));
+    if (cap.tokens !== undefined) tokens = Math.min(tokens, Math.max(min.tokens, Math.floor((cap.tokens - u.tokens) / SLICE_SHARE)));
+  }
+  return { usdMicros: usd, tokens };
 }
 
 export function reserve(s: LedgerState, req: ReserveRequest): Step<ReserveOutcome> {
@@ -84,15 +108,18 @@ export function reserve(s: LedgerState, req: ReserveRequest): Step<ReserveOutcom
   const periods = periodKeys(req.at);
   const limits = mergeLimits(s.limits, req.extraLimits);
   const windows: Array<["run" | "day" | "month", string]> = [["run", runKey(req.runId)], ["day", periods.day], ["month", periods.month]];
+  const least = req.min ?? req.amount;
   for (const [w, key] of windows) {
-    const b = breachOf(w, limits[w], used(totalsOf(s, key)), req.amount);
+    const b = breachOf(w, limits[w], used(totalsOf(s, key)), least);
     if (b) return { state: s, outcome: { kind: "refused", refusal: { ...b, period: key } }, changed: { reservation: null, totals: [] } };
   }
-  const reservation: Reservation = { id: req.id, runId: req.runId, amount: req.amount, periods, state: "reserved", actual: null, at: req.at, closedAt: null };
+  const keyOf = Object.fromEntries(windows) as Record<"run" | "day" | "month", string>;
+  const amount = req.min ? grantSize(limits, (w) => used(totalsOf(s, keyOf[w])), req.min, req.amount) : req.amount;
+  const reservation: Reservation = { id: req.id, runId: req.runId, amount, periods, state: "reserved", actual: null, at: req.at, closedAt: null };
   const totals = { ...s.totals };
   for (const [, key] of windows) {
     const t = totalsOf(s, key);
-    totals[key] = { reserved: add(t.reserved, req.amount), settled: t.settled };
+    totals[key] = { reserved: add(t.reserved, amount), settled: t.settled };
   }
   return {
     state: { ...s, reservations: { ...s.reservations, [req.id]: reservation }, totals },

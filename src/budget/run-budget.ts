@@ -1,16 +1,18 @@
 /**
  * A run's side of its budgets, folded from its log: what it has spent (actual costs, or the
- * worst case of a call interrupted by a crash), the per-run cap set on it through the API, and
- * its open reservations (requested, granted or refused, until the shared budgets acknowledge
- * their settlement or release). Pure.
+ * worst case of a call interrupted by a crash), the per-run cap set on it through the API, the
+ * slices it holds of the shared budgets (src/budget/slices.ts), the slice request waiting for
+ * an answer, the reservations of its model calls until they are settled against the slices,
+ * and the slices on their way back to their Budget objects. Pure.
  */
 import type { RunEvent } from "../engine/events.ts";
 import type { RunState } from "../engine/run-state.ts";
 import type { BudgetScopeRef } from "./budget-events.ts";
 import type { Cap } from "./budget-limits.ts";
 import { actualCost, type CallEstimate } from "./call-cost.ts";
-import { add, ZERO, type Amount } from "./money.ts";
+import { add, sub, ZERO, type Amount } from "./money.ts";
 import type { ModelPrice } from "./price-table.ts";
+import { takeFrom, type Slice } from "./slices.ts";
 
 export interface OpenReservation {
   reservationId: string;
@@ -20,11 +22,29 @@ export interface OpenReservation {
   estimate: CallEstimate;
   price: ModelPrice;
   scopes: BudgetScopeRef[];
-  status: "requested" | "granted" | "refused";
-  /** times a Budget object could not be reached for it */
-  unavailable: number;
-  /** decided: settle at `actual`, or release; cleared from `open` once the shared budgets acknowledge */
+  /** the slice each scope lends it from (scope name → slice id), once reserved */
+  slices: Record<string, string>;
+  status: "requested" | "granted";
+  /** decided: settle at `actual`, or release; the settlement is the next decision */
   closing: null | { actual: Amount; release: boolean };
+}
+
+export interface SliceRequest {
+  sliceId: string;
+  node: string;
+  callId: string;
+  reservationId: string;
+  scopes: Array<BudgetScopeRef & { min: Amount; want: Amount; replaces: { sliceId: string; actual: Amount } | null }>;
+  /** times a Budget object could not be reached for it, and when to try again */
+  unavailable: number;
+  retryAt: number | null;
+}
+
+/** A slice retired from use, until its Budget object acknowledges the return. */
+export interface ReturningSlice {
+  sliceId: string;
+  name: string;
+  actual: Amount;
 }
 
 export interface RunBudget {
@@ -32,6 +52,13 @@ export interface RunBudget {
   /** the per-run cap set on this run through the API */
   cap: Cap | null;
   open: Record<string, OpenReservation>;
+  /** the slice each shared budget currently lends from, by scope name */
+  slices: Record<string, Slice>;
+  request: SliceRequest | null;
+  /** slice requests made so far (slice ids are numbered) */
+  issued: number;
+  /** by `${sliceId} ${name}` */
+  returning: Record<string, ReturningSlice>;
 }
 
 export interface HaltInfo {
@@ -39,61 +66,146 @@ export interface HaltInfo {
   reason: string;
 }
 
-export const initialRunBudget = (): RunBudget => ({ spent: ZERO, cap: null, open: {} });
+export const initialRunBudget = (): RunBudget => ({ spent: ZERO, cap: null, open: {}, slices: {}, request: null, issued: 0, returning: {} });
 
-/** One reservation per model call attempt: unique within every Budget object. */
+/** One reservation per model call attempt. */
 export function reservationIdFor(runId: string, callId: string, attempt: number): string {
   return `${runId}/${callId}#${attempt}`;
 }
 
 export const BUDGET_ACTOR = { sub: "system:budget", roles: [] as string[] };
 
-const withOpen = (s: RunState, r: OpenReservation): RunState => ({ ...s, budget: { ...s.budget, open: { ...s.budget.open, [r.reservationId]: r } } });
+const withBudget = (s: RunState, change: Partial<RunBudget>): RunState => ({ ...s, budget: { ...s.budget, ...change } });
+const withOpen = (s: RunState, r: OpenReservation): RunState => withBudget(s, { open: { ...s.budget.open, [r.reservationId]: r } });
+const returningKey = (sliceId: string, name: string) => `${sliceId} ${name}`;
 
 function halted(s: RunState, cause: HaltInfo["cause"], reason: string): RunState {
   if (s.terminal) return s;
   return { ...s, terminal: "halted", haltedBy: BUDGET_ACTOR, halt: { cause, reason } };
 }
 
-type BudgetEvent = Extract<RunEvent, { type: "budget.requested" | "budget.reserved" | "budget.refused" | "budget.unavailable" | "budget.settled" | "run.limit_reached" | "budget.limits_set" }>;
+/** Slices (and slice ids a Budget object may hold without the run knowing) sent back: settled at `actual`, or released. */
+function retire(s: RunState, slices: ReturningSlice[]): RunState {
+  if (!slices.length) return s;
+  const returning = { ...s.budget.returning };
+  for (const r of slices) returning[returningKey(r.sliceId, r.name)] = r;
+  return withBudget(s, { returning });
+}
+
+type BudgetEvent = Extract<
+  RunEvent,
+  { type: "budget.slice_requested" | "budget.slice_granted" | "budget.slice_returned" | "budget.requested" | "budget.reserved" | "budget.refused" | "budget.unavailable" | "budget.settled" | "run.limit_reached" | "budget.limits_set" }
+>;
 
 /** The budget events themselves. */
 export function applyBudgetEvent(s: RunState, e: BudgetEvent): RunState {
+  const b = s.budget;
   switch (e.type) {
-    case "budget.requested": {
-      const d = e.data;
-      return withOpen(s, { reservationId: d.reservationId, callId: d.callId, node: d.node, attempt: d.attempt, estimate: d.estimate, price: d.price, scopes: d.scopes, status: "requested", unavailable: 0, closing: null });
-    }
-    case "budget.reserved": {
-      const r = s.budget.open[e.data.reservationId];
-      return r && r.status === "requested" ? withOpen(s, { ...r, status: "granted" }) : s;
+    case "budget.slice_requested":
+      return withBudget(s, { request: { ...e.data, unavailable: 0, retryAt: null }, issued: b.issued + 1 });
+    case "budget.slice_granted": {
+      const req = b.request;
+      if (!req || req.sliceId !== e.data.sliceId) return s;
+      const slices = { ...b.slices };
+      for (const g of e.data.scopes) {
+        const sc = req.scopes.find((x) => x.name === g.name);
+        if (sc) slices[g.name] = { sliceId: req.sliceId, scope: sc.scope, name: g.name, granted: g.granted, used: ZERO, day: g.day, month: g.month }; // the slice it replaces was settled by the same grant
+      }
+      return withBudget(s, { slices, request: null });
     }
     case "budget.unavailable": {
-      const r = s.budget.open[e.data.reservationId];
-      return r ? withOpen(s, { ...r, unavailable: r.unavailable + 1 }) : s;
+      const req = b.request;
+      return req && req.sliceId === e.data.sliceId ? withBudget(s, { request: { ...req, unavailable: req.unavailable + 1, retryAt: e.data.retryAt } }) : s;
     }
     case "budget.refused": {
-      const r = s.budget.open[e.data.reservationId];
-      // whatever a scope may still hold for it is released (the refusing call already released the others)
-      const next = r ? withOpen(s, { ...r, status: "refused", closing: r.closing ?? { actual: ZERO, release: true } }) : s;
-      return halted(next, "budget", e.data.reason);
+      // the scopes that answered settled the slices the request replaced; slices they may have granted go back
+      const req = b.request;
+      const slices = { ...b.slices };
+      const back: ReturningSlice[] = [];
+      if (req && req.sliceId === e.data.sliceId) {
+        for (const sc of req.scopes) {
+          if (sc.replaces) delete slices[sc.name];
+          if (sc.name !== e.data.name) back.push({ sliceId: req.sliceId, name: sc.name, actual: ZERO });
+        }
+      }
+      return halted(retire(withBudget(s, { slices, request: null }), back), "budget", e.data.reason);
+    }
+    case "budget.slice_returned": {
+      const returning = { ...b.returning };
+      delete returning[returningKey(e.data.sliceId, e.data.name)];
+      return withBudget(s, { returning });
+    }
+    case "budget.requested": {
+      const d = e.data;
+      return withOpen(s, { reservationId: d.reservationId, callId: d.callId, node: d.node, attempt: d.attempt, estimate: d.estimate, price: d.price, scopes: d.scopes, slices: {}, status: "requested", closing: null });
+    }
+    case "budget.reserved": {
+      const r = b.open[e.data.reservationId];
+      if (!r || r.status !== "requested") return s;
+      const worst = { usdMicros: r.estimate.usdMicros, tokens: r.estimate.tokens };
+      const slices = { ...b.slices };
+      const from: Record<string, string> = {};
+      for (const x of e.data.scopes) {
+        const sl = slices[x.name];
+        if (sl && sl.sliceId === x.sliceId) slices[x.name] = takeFrom(sl, worst);
+        from[x.name] = x.sliceId;
+      }
+      return withBudget(withOpen(s, { ...r, status: "granted", slices: from }), { slices });
     }
     case "budget.settled": {
-      if (!s.budget.open[e.data.reservationId]) return s;
-      const open = { ...s.budget.open };
+      const r = b.open[e.data.reservationId];
+      if (!r) return s;
+      const open = { ...b.open };
       delete open[e.data.reservationId];
-      return { ...s, budget: { ...s.budget, open } };
+      // the slice gives back the worst case it lent and takes the actual cost
+      const change = sub(e.data.actual, { usdMicros: r.estimate.usdMicros, tokens: r.estimate.tokens });
+      const slices = { ...b.slices };
+      for (const [name, sliceId] of Object.entries(r.slices)) {
+        const sl = slices[name];
+        if (sl && sl.sliceId === sliceId) slices[name] = takeFrom(sl, change);
+      }
+      return withBudget(s, { open, slices });
     }
     case "run.limit_reached":
       return halted(s, e.data.limit === "usd" || e.data.limit === "tokens" ? "budget" : "limit", e.data.reason);
     case "budget.limits_set":
-      return { ...s, budget: { ...s.budget, cap: Object.keys(e.data.limits).length ? e.data.limits : null } };
+      return withBudget(s, { cap: Object.keys(e.data.limits).length ? e.data.limits : null });
   }
 }
 
 function grantedFor(s: RunState, callId: string): OpenReservation | undefined {
   for (const r of Object.values(s.budget.open)) if (r.callId === callId && r.status === "granted" && !r.closing) return r;
   return undefined;
+}
+
+/** The settlements decided and not yet recorded (the interpreter's first decision, even after the run ended). */
+export function pendingSettlements(s: RunState): NewSettlement[] {
+  const out: NewSettlement[] = [];
+  for (const r of Object.values(s.budget.open)) {
+    if (!r.closing) continue;
+    out.push({ type: "budget.settled", data: { reservationId: r.reservationId, outcome: r.closing.release ? "released" : "settled", actual: r.closing.release ? ZERO : r.closing.actual, scopes: Object.keys(r.slices) } });
+  }
+  return out;
+}
+type NewSettlement = { type: "budget.settled"; data: Extract<RunEvent, { type: "budget.settled" }>["data"] };
+
+/**
+ * A run holds slices only while it is running: once it waits, is paused, needs attention or has
+ * ended, and no call is reserved against them, they go back (with a slice request a Budget
+ * object may have granted but the run never recorded, once the run has ended). Applied after
+ * every event.
+ */
+export function retireIdleSlices(s: RunState, running: boolean): RunState {
+  const b = s.budget;
+  if (running || Object.keys(b.open).length) return s;
+  const back: ReturningSlice[] = Object.values(b.slices).map((sl) => ({ sliceId: sl.sliceId, name: sl.name, actual: sl.used }));
+  let req = b.request;
+  if (s.terminal && req) {
+    for (const sc of req.scopes) back.push({ sliceId: req.sliceId, name: sc.name, actual: ZERO });
+    req = null;
+  }
+  if (!back.length) return s;
+  return retire(withBudget(s, { slices: {}, request: req }), back);
 }
 
 /**
@@ -135,9 +247,9 @@ export function followBudget(prev: RunState, s: RunState, e: RunEvent): RunState
   return next;
 }
 
-/** Reservations whose settlement was decided by the change from `prev` to `next`: each becomes one outbox job. */
-export function newlyClosing(prev: RunBudget, next: RunBudget): OpenReservation[] {
-  const out: OpenReservation[] = [];
-  for (const r of Object.values(next.open)) if (r.closing && !prev.open[r.reservationId]?.closing) out.push(r);
-  return out;
+/** Slices that began going back with the change from `prev` to `next`: each becomes one outbox job. */
+export function newlyReturning(prev: RunBudget, next: RunBudget): ReturningSlice[] {
+  return Object.entries(next.returning)
+    .filter(([k]) => !prev.returning[k])
+    .map(([, r]) => r);
 }

@@ -1,24 +1,25 @@
 /**
  * Outbox jobs a run's budget changes cause, written in the transaction of the events that
- * cause them: a settlement (or release) for each reservation whose outcome was just decided,
- * and a breach notice when a budget or a per-run limit halts the run. Pure.
+ * cause them: the return of each slice the run just retired (settled at what it lent, the rest
+ * released), and a breach notice when a budget or a per-run limit halts the run. Pure.
  */
 import type { RunEvent } from "../engine/events.ts";
 import type { RunState } from "../engine/run-state.ts";
 import type { BreachFacts } from "./breach-notice.ts";
 import type { Amount } from "./money.ts";
-import { newlyClosing } from "./run-budget.ts";
+import { newlyReturning } from "./run-budget.ts";
 
-export interface SettleJob {
-  reservationId: string;
+/** A slice going back to the Budget object `name`: settled at `actual`, or released when the run took nothing from it. */
+export interface SliceReturnJob {
+  sliceId: string;
   runId: string;
-  scopes: string[];
+  name: string;
   actual: Amount;
   release: boolean;
 }
 
-export function settleJobs(prev: RunState, next: RunState): SettleJob[] {
-  return newlyClosing(prev.budget, next.budget).map((r) => ({ reservationId: r.reservationId, runId: next.runId, scopes: r.scopes.map((x) => x.name), actual: r.closing!.actual, release: r.closing!.release }));
+export function sliceReturnJobs(prev: RunState, next: RunState): SliceReturnJob[] {
+  return newlyReturning(prev.budget, next.budget).map((r) => ({ sliceId: r.sliceId, runId: next.runId, name: r.name, actual: r.actual, release: r.actual.usdMicros <= 0 && r.actual.tokens <= 0 }));
 }
 
 /** The breach an event records, if it halts the run for a budget or a limit. */

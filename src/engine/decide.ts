@@ -18,13 +18,13 @@ import { runScope } from "./run-scope.ts";
 import { decideMemory } from "./memory-node.ts";
 import { modelCallBudget } from "../budget/budget-gate.ts";
 import { iterationLimit, stepLimit, toolCallLimit } from "../budget/run-limits.ts";
-import type { OpenReservation } from "../budget/run-budget.ts";
+import { pendingSettlements, type SliceRequest } from "../budget/run-budget.ts";
 
 export type Decision =
   | { kind: "append"; events: NewEvent[] }
   | { kind: "execute"; call: CallState }
-  /** reserve a model call's worst case against the shared budgets (the shell records the outcome) */
-  | { kind: "reserve"; reservation: OpenReservation }
+  /** ask the shared budgets for the slices a model call needs (the shell records their answer) */
+  | { kind: "reserve"; request: SliceRequest }
   | { kind: "wait"; until: number }
   | { kind: "idle"; reason: string };
 
@@ -105,7 +105,7 @@ function budgeted(s: RunState, node: WorkflowNode, callId: string, attempt: numb
     case "append":
       return { kind: "append", events: b.events };
     case "reserve":
-      return { kind: "reserve", reservation: b.reservation };
+      return { kind: "reserve", request: b.request };
     case "proceed":
       return start();
     case "stopped":
@@ -206,6 +206,9 @@ function gated<D>(s: RunState, node: WorkflowNode, spec: CallSpec, scope: Record
 }
 
 export function decide(s: RunState): Decision {
+  // a model call's reservation is settled against the run's slices as soon as its outcome is known, even once the run has ended
+  const settlements = pendingSettlements(s);
+  if (settlements.length) return append(...settlements);
   if (s.terminal) return { kind: "idle", reason: s.terminal };
   if (s.paused) return { kind: "idle", reason: "paused" };
   if (s.attention) return { kind: "idle", reason: "needs_attention" };

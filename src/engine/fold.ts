@@ -8,7 +8,7 @@ import type { RunEvent } from "./events.ts";
 import { retryPolicyFor } from "./retry-policy.ts";
 import type { CallState, Cursor, RunState, RunStatus } from "./run-state.ts";
 import { workflowSchema, type WorkflowDocument } from "./workflow-schema.ts";
-import { applyBudgetEvent, followBudget, initialRunBudget } from "../budget/run-budget.ts";
+import { applyBudgetEvent, followBudget, initialRunBudget, retireIdleSlices } from "../budget/run-budget.ts";
 
 export class FoldError extends Error {}
 
@@ -271,6 +271,9 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
       const approvals = stash(s);
       return { ...s, approvals, terminal: "failed", error: e.data.error, cursor: null, call: null };
     }
+    case "budget.slice_requested":
+    case "budget.slice_granted":
+    case "budget.slice_returned":
     case "budget.requested":
     case "budget.reserved":
     case "budget.refused":
@@ -287,7 +290,7 @@ export function apply(s: RunState, e: RunEvent): RunState {
   const next = followBudget(s, applyRaw(s, e), e);
   const out = { ...next, seq: e.seq, lastAt: e.at };
   out.status = statusOf(out);
-  return out;
+  return retireIdleSlices(out, out.status === "running");
 }
 
 /**

@@ -32,7 +32,7 @@ export function replay(events: readonly RunEvent[]): ReplayResult {
       if (!expected.length) {
         const d = decide(state);
         if (d.kind !== "append") {
-          const what = d.kind === "execute" ? `execute ${d.call.kind} call ${d.call.callId}` : d.kind === "reserve" ? `reserve budget ${d.reservation.reservationId}` : d.kind === "wait" ? `wait until ${new Date(d.until).toISOString()}` : `nothing (${d.reason})`;
+          const what = d.kind === "execute" ? `execute ${d.call.kind} call ${d.call.callId}` : d.kind === "reserve" ? `ask the shared budgets for slice ${d.request.sliceId}` : d.kind === "wait" ? `wait until ${new Date(d.until).toISOString()}` : `nothing (${d.reason})`;
           return { ok: false, seq: e.seq, expected: what, actual: { type: e.type, data: e.data }, state, message: `seq ${e.seq}: the log records ${e.type} but the interpreter decides to ${what}` };
         }
         expected = [...d.events];

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { periodKeys } from "../../src/budget/periods.ts";
 import { decide, runScope } from "../../src/engine/decide.ts";
 import type { NewEvent, RunEvent } from "../../src/engine/events.ts";
 import { apply, initialState } from "../../src/engine/fold.ts";
@@ -111,8 +112,8 @@ async function driveLog(doc: unknown, input: unknown, see: (call: CallState, sta
     const d = decide(state);
     if (d.kind === "append") d.events.forEach(push);
     else if (d.kind === "execute") push(await see(d.call, state));
-    // a governed run reserves each model call against its budgets: granted here
-    else if (d.kind === "reserve") push({ type: "budget.reserved", data: { reservationId: d.reservation.reservationId, scopes: [] } });
+    // a governed run borrows slices of its shared budgets: granted here, in full
+    else if (d.kind === "reserve") push({ type: "budget.slice_granted", data: { sliceId: d.request.sliceId, scopes: d.request.scopes.map((sc) => ({ name: sc.name, granted: sc.want, ...periodKeys(state.lastAt + 5), used: sc.want })) } });
     else break;
   }
   return { events, state };

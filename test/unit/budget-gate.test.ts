@@ -1,9 +1,14 @@
-/** The budget in the interpreter: reservation decisions, refusals halt, settlement jobs, recovery, replay. */
+/** The budget in the interpreter: slices of the shared budgets, local reservations and settlements, refusals halt, recovery, replay. */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decide } from "../../src/engine/decide.ts";
+import type { RunEvent } from "../../src/engine/events.ts";
 import { replay } from "../../src/engine/replay.ts";
-import { breachFacts, settleJobs } from "../../src/budget/settlement.ts";
-import { Harness } from "./interpreter-harness.ts";
+import { breachFacts, sliceReturnJobs } from "../../src/budget/settlement.ts";
+import { dayKey } from "../../src/budget/periods.ts";
+import { SLICE_CALLS } from "../../src/budget/slices.ts";
+import { BudgetBook } from "./budget-book.ts";
+import { Harness, type Observer } from "./interpreter-harness.ts";
 
 const doc = {
   id: "wf",
@@ -11,69 +16,190 @@ const doc = {
   start: "ask",
   nodes: { ask: { kind: "llm", model: "m", prompt: "hello", maxTokens: 100, next: "done" }, done: { kind: "end" } },
 };
+const threeCalls = {
+  id: "wf",
+  version: 1,
+  start: "a",
+  nodes: {
+    a: { kind: "llm", model: "m", prompt: "one", maxTokens: 100, next: "b" },
+    b: { kind: "llm", model: "m", prompt: "two", maxTokens: 100, next: "c" },
+    c: { kind: "llm", model: "m", prompt: "three", maxTokens: 100, next: "done" },
+    done: { kind: "end" },
+  },
+};
+const prices = { prices: { "scripted/*": { input: 1000, output: 1000 } } };
+const TENANT = "tenant:t";
+const WORKFLOW = "workflow:t:wf";
 
-function governed(policy: Record<string, unknown>) {
-  const h = new Harness(doc);
-  h.push({ type: "policy.loaded", data: { hash: "h", nodeHashes: {}, entries: [{ level: "tenant", version: 1, policy: { prices: { "scripted/*": { input: 1000, output: 1000 } }, ...policy } }] } });
-  h.run(); // node.started, policy.decision, budget.requested
+function governed(policy: Record<string, unknown>, d: unknown = doc, book = new BudgetBook(), runId = "run_test") {
+  const h = new Harness(d, {}, book, runId);
+  h.push({ type: "policy.loaded", data: { hash: "h", nodeHashes: {}, entries: [{ level: "tenant", version: 1, policy: { ...prices, ...policy } }] } });
   return h;
 }
 
-describe("budget gate", () => {
-  it("requests the worst case against the tenant's and the workflow's budgets, then waits for the reservation", () => {
-    const h = governed({ limits: { maxCostUsdPerDay: 3 } });
-    const req = h.events.find((e) => e.type === "budget.requested")!;
-    expect(req.data).toMatchObject({ callId: "ask#1.1", attempt: 1, estimate: { outputTokens: 100 }, scopes: [{ scope: "tenant", name: "tenant:t", limits: { day: { usdMicros: 3_000_000 } } }, { scope: "workflow", name: "workflow:t:wf", limits: {} }] });
+/** Pushes the decisions up to (not including) the next non-append decision. */
+function decideAll(h: Harness): ReturnType<typeof decide> {
+  for (;;) {
     const d = decide(h.state);
+    if (d.kind !== "append") return d;
+    for (const e of d.events) h.push(e);
+  }
+}
+
+const completes: Observer = (call) =>
+  call.kind === "llm"
+    ? { type: "llm.completed", data: { node: call.node, callId: call.callId, response: { text: "ok", toolCalls: [], usage: { inputTokens: 5, outputTokens: 20 } } } }
+    : { type: "tool.completed", data: { node: call.node, callId: call.callId, result: { status: 200, body: {} } } };
+
+const types = (events: RunEvent[]) => events.map((e) => e.type);
+
+describe("budget gate", () => {
+  it("asks every shared budget for a slice of a few calls' worth before the first call, with the policies' limits", () => {
+    const h = governed({ limits: { maxCostUsdPerDay: 3 } });
+    const d = decideAll(h);
     expect(d.kind).toBe("reserve");
+    const req = h.events.find((e) => e.type === "budget.slice_requested")!.data as { sliceId: string; scopes: Array<{ name: string; min: { usdMicros: number }; want: { usdMicros: number }; limits: unknown; replaces: unknown }> };
+    expect(req.sliceId).toBe("run_test/slice#1");
+    expect(req.scopes.map((s) => s.name)).toEqual([TENANT, WORKFLOW]);
+    expect(req.scopes[0]).toMatchObject({ limits: { day: { usdMicros: 3_000_000 } }, replaces: null });
+    expect(req.scopes[0].want.usdMicros).toBe(req.scopes[0].min.usdMicros * SLICE_CALLS);
+    expect(h.events.some((e) => e.type === "budget.requested" || e.type === "llm.started")).toBe(false);
   });
 
-  it("starts the call once reserved, and settles it at its actual cost when it completes", () => {
-    const h = governed({});
-    const rid = (h.events.find((e) => e.type === "budget.requested")!.data as { reservationId: string }).reservationId;
-    h.push({ type: "budget.reserved", data: { reservationId: rid, scopes: [] } });
-    expect(decide(h.state)).toMatchObject({ kind: "append", events: [{ type: "llm.started" }] });
-    h.push((decide(h.state) as Extract<ReturnType<typeof decide>, { kind: "append" }>).events[0]);
-    const before = h.state;
-    h.push({ type: "llm.completed", data: { node: "ask", callId: "ask#1.1", response: { text: "ok", toolCalls: [], usage: { inputTokens: 5, outputTokens: 20 } } } });
-    expect(settleJobs(before, h.state)).toEqual([{ reservationId: rid, runId: "run_test", scopes: ["tenant:t", "workflow:t:wf"], actual: { usdMicros: 25_000, tokens: 25 }, release: false }]);
-    expect(h.state.budget.spent).toEqual({ usdMicros: 25_000, tokens: 25 });
-    h.push({ type: "budget.settled", data: { reservationId: rid, outcome: "settled", actual: { usdMicros: 25_000, tokens: 25 }, scopes: ["tenant:t", "workflow:t:wf"] } });
-    expect(h.state.budget.open).toEqual({});
-    expect(h.run().status).toBe("completed");
+  it("reserves each call from the slices and settles it at its actual cost with no round trip; the slices go back when the run ends", () => {
+    const h = governed({}, threeCalls);
+    const s0 = h.state;
+    expect(h.run(completes).status).toBe("completed");
+    const log = types(h.events.slice(2));
+    // one slice request for three calls; each call: requested + reserved before it starts, settled right after it completes
+    expect(log.filter((t) => t === "budget.slice_requested")).toHaveLength(1);
+    expect(log.filter((t) => t === "budget.reserved")).toHaveLength(3);
+    expect(log.filter((t) => t === "budget.settled")).toHaveLength(3);
+    for (const e of h.events.filter((x) => x.type === "llm.completed")) expect(h.events[e.seq]?.type).toBe("budget.settled"); // seq is 1-based: events[seq] is the next one
+    expect(h.state.budget.spent).toEqual({ usdMicros: 3 * 25_000, tokens: 75 });
+    // both slices went back, settled at what the three calls cost
+    const returned = h.events.filter((e) => e.type === "budget.slice_returned").map((e) => e.data);
+    expect(returned).toEqual([
+      { sliceId: "run_test/slice#1", name: TENANT, outcome: "settled", actual: { usdMicros: 75_000, tokens: 75 } },
+      { sliceId: "run_test/slice#1", name: WORKFLOW, outcome: "settled", actual: { usdMicros: 75_000, tokens: 75 } },
+    ]);
+    expect(h.state.budget).toMatchObject({ open: {}, slices: {}, request: null, returning: {} });
+    for (const name of [TENANT, WORKFLOW]) expect(h.budgets.totals(name, dayKey(h.clock))).toEqual({ reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: 75_000, tokens: 75 } });
+    expect(replay(h.events).ok).toBe(true);
+    expect(s0.budget.issued).toBe(0);
+  });
+
+  it("replaces a slice that cannot cover the next call, settling the old one in the same request", () => {
+    const book = new BudgetBook({ [TENANT]: { day: { usdMicros: 570_000 } } }); // tight: the object grants a quarter of what is left, about one call's worth
+    const h = governed({}, threeCalls, book);
+    h.run(completes);
+    const reqs = h.events.filter((e) => e.type === "budget.slice_requested").map((e) => e.data as { sliceId: string; scopes: Array<{ name: string; replaces: { sliceId: string; actual: { usdMicros: number } } | null }> });
+    expect(reqs.length).toBeGreaterThan(1);
+    const second = reqs[1];
+    expect(second.scopes.map((s) => s.name)).toEqual([TENANT]); // the workflow's slice still covers
+    expect(second.scopes[0].replaces).toMatchObject({ sliceId: "run_test/slice#1" });
+    expect(h.state.status).toBe("completed");
+    expect(book.totals(TENANT, dayKey(h.clock)).reserved).toEqual({ usdMicros: 0, tokens: 0 });
+    expect(book.totals(TENANT, dayKey(h.clock)).settled.usdMicros).toBe(75_000);
     expect(replay(h.events).ok).toBe(true);
   });
 
-  it("a refusal halts the run before the call, with the breach to notify, and releases the reservation", () => {
-    const h = governed({});
-    const rid = (h.events.find((e) => e.type === "budget.requested")!.data as { reservationId: string }).reservationId;
+  it("a slice lends only within the UTC day it was granted in", () => {
+    const h = governed({}, threeCalls);
+    decideAll(h);
+    h.push(h.budgets.answer("run_test", h.state.budget.request!, h.clock));
+    decideAll(h); // requested + reserved + llm.started
+    h.push(completes(h.state.call!, h.state));
+    h.clock += 86_400_000; // the next call happens a day later
+    decideAll(h);
+    const last = h.events.filter((e) => e.type === "budget.slice_requested").at(-1)!.data as { sliceId: string; scopes: Array<{ replaces: unknown }> };
+    expect(last.sliceId).toBe("run_test/slice#2");
+    expect(last.scopes).toHaveLength(2);
+    expect(last.scopes[0].replaces).toMatchObject({ sliceId: "run_test/slice#1", actual: { usdMicros: 25_000 } });
+  });
+
+  it("a refusal halts the run before the call, with the breach to notify, and returns what the other scope granted", () => {
+    const book = new BudgetBook({ [WORKFLOW]: { day: { usdMicros: 1_000 } } });
+    const h = governed({}, doc, book);
     const before = h.state;
-    const e = h.push({ type: "budget.refused", data: { node: "ask", callId: "ask#1.1", reservationId: rid, scope: "tenant", name: "tenant:t", window: "day", unit: "usd", period: "day:2026-11-28", limit: 1_000_000, used: 990_000, wouldAdd: 114_000, reason: "over" } });
+    h.run(completes);
+    const refused = h.events.find((e) => e.type === "budget.refused")!;
+    expect(refused.data).toMatchObject({ name: WORKFLOW, window: "day", unit: "usd", limit: 1_000, sliceId: "run_test/slice#1" });
     expect(h.state.status).toBe("halted");
-    expect(h.state.halt).toEqual({ cause: "budget", reason: "over" });
-    expect(settleJobs(before, h.state)).toMatchObject([{ reservationId: rid, release: true }]);
-    expect(breachFacts(h.state, e)).toMatchObject({ cause: "budget", which: "tenant:t day usd" });
+    expect(h.state.halt).toMatchObject({ cause: "budget" });
+    expect(breachFacts(h.state, refused)).toMatchObject({ cause: "budget", which: `${WORKFLOW} day usd` });
+    expect(h.events.some((x) => x.type === "llm.started" || x.type === "budget.requested")).toBe(false);
+    // the tenant's grant went back, released
+    expect(h.events.filter((e) => e.type === "budget.slice_returned").map((e) => e.data)).toEqual([{ sliceId: "run_test/slice#1", name: TENANT, outcome: "released", actual: { usdMicros: 0, tokens: 0 } }]);
+    expect(book.totals(TENANT, dayKey(h.clock)).reserved).toEqual({ usdMicros: 0, tokens: 0 });
+    expect(sliceReturnJobs(before, h.state)).toEqual([]);
     expect(decide(h.state).kind).toBe("idle");
-    expect(h.events.some((x) => x.type === "llm.started")).toBe(false);
+    expect(replay(h.events).ok).toBe(true);
   });
 
   it("halts before a call the run's own cap cannot take (run.limit_reached, a replayable decision)", () => {
     const h = governed({ limits: { maxCostUsdPerRun: 0.05 } });
+    h.run(completes);
     const reached = h.events.find((e) => e.type === "run.limit_reached")!;
     expect(reached.data).toMatchObject({ limit: "usd", max: 50_000, used: 0 });
     expect(h.state.status).toBe("halted");
+    expect(h.events.some((e) => e.type === "budget.slice_requested")).toBe(false);
     expect(replay(h.events).ok).toBe(true);
   });
 
   it("a call interrupted by a crash settles at its worst case; the retry reserves again under a new id", () => {
     const h = governed({});
+    decideAll(h);
+    h.push(h.budgets.answer("run_test", h.state.budget.request!, h.clock));
+    decideAll(h);
     const req = h.events.find((e) => e.type === "budget.requested")!.data as { reservationId: string; estimate: { usdMicros: number; tokens: number } };
-    h.push({ type: "budget.reserved", data: { reservationId: req.reservationId, scopes: [] } });
-    h.push((decide(h.state) as Extract<ReturnType<typeof decide>, { kind: "append" }>).events[0]);
-    const before = h.state;
     h.push({ type: "run.recovered", data: { interrupted: ["ask#1.1"] } });
-    expect(settleJobs(before, h.state)).toMatchObject([{ reservationId: req.reservationId, actual: { usdMicros: req.estimate.usdMicros, tokens: req.estimate.tokens }, release: false }]);
     const d = decide(h.state);
-    expect(d).toMatchObject({ kind: "append", events: [{ type: "budget.requested", data: { attempt: 2, reservationId: "run_test/ask#1.1#2" } }] });
+    expect(d).toMatchObject({ kind: "append", events: [{ type: "budget.settled", data: { reservationId: req.reservationId, outcome: "settled", actual: { usdMicros: req.estimate.usdMicros, tokens: req.estimate.tokens } } }] });
+    h.push((d as Extract<typeof d, { kind: "append" }>).events[0]);
+    expect(h.state.budget.spent).toEqual({ usdMicros: req.estimate.usdMicros, tokens: req.estimate.tokens });
+    // the slice (4 calls' worth) still covers the retry
+    expect(decide(h.state)).toMatchObject({ kind: "append", events: [{ type: "budget.requested", data: { attempt: 2, reservationId: "run_test/ask#1.1#2" } }, { type: "budget.reserved" }] });
+  });
+
+  it("a run that starts waiting (a timer, an approval) gives its slices back and asks again afterwards", () => {
+    const d = { id: "wf", version: 1, start: "a", nodes: { a: { kind: "llm", model: "m", prompt: "one", maxTokens: 100, next: "w" }, w: { kind: "wait", for: "1h", next: "b" }, b: { kind: "llm", model: "m", prompt: "two", maxTokens: 100, next: "done" }, done: { kind: "end" } } };
+    const h = governed({}, d);
+    expect(h.run(completes).status).toBe("waiting");
+    expect(h.state.budget.slices).toEqual({});
+    expect(h.events.filter((e) => e.type === "budget.slice_returned")).toHaveLength(2);
+    expect(h.fireNext(completes).status).toBe("completed");
+    expect(h.events.filter((e) => e.type === "budget.slice_requested")).toHaveLength(2);
+    expect(replay(h.events).ok).toBe(true);
+  });
+
+  it("property: runs interleaved against one shared budget never settle past its limit, and every slice goes back", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 8 }), fc.integer({ min: 100_000, max: 2_000_000 }), fc.array(fc.nat(), { minLength: 50, maxLength: 400 }), fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 8 }) /* within the output cap the calls are reserved for */, (runs, limit, schedule, outputs) => {
+        const book = new BudgetBook({ [TENANT]: { day: { usdMicros: limit } } });
+        const hs = Array.from({ length: runs }, (_, i) => governed({}, threeCalls, book, `run_${i}`));
+        let k = 0;
+        const observe: Observer = (call) => {
+          const out = outputs[k++ % outputs.length];
+          return call.kind === "llm" ? { type: "llm.completed", data: { node: call.node, callId: call.callId, response: { text: "ok", toolCalls: [], usage: { inputTokens: 5, outputTokens: out } } } } : completes(call, hs[0].state);
+        };
+        // one step of one run at a time, in the schedule's order
+        for (const pick of schedule) {
+          const h = hs[pick % runs];
+          h.step(observe);
+        }
+        for (const h of hs) h.run(observe);
+        const t = book.totals(TENANT, dayKey(hs[0].clock));
+        expect(t.settled.usdMicros).toBeLessThanOrEqual(limit);
+        expect(t.reserved).toEqual({ usdMicros: 0, tokens: 0 });
+        for (const h of hs) {
+          expect(["completed", "halted"]).toContain(h.state.status);
+          expect(h.state.budget).toMatchObject({ open: {}, slices: {}, returning: {}, request: null });
+        }
+        const spent = hs.reduce((n, h) => n + h.state.budget.spent.usdMicros, 0);
+        expect(spent).toBe(t.settled.usdMicros);
+      }),
+      { numRuns: 150 },
+    );
   });
 });

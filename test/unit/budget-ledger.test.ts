@@ -102,4 +102,39 @@ describe("budget ledger", () => {
       { numRuns: 300 },
     );
   });
+
+  it("a slice (reserve with min): all of want when the windows have room, a quarter of what is left when they do not, never less than min", () => {
+    const roomy = reserve(empty({ day: { usdMicros: 10_000 } }), { id: "s", runId: "r", amount: amt(400), min: amt(100), at: DAY });
+    expect(roomy.outcome).toMatchObject({ kind: "granted", reservation: { amount: amt(400) } });
+    const tight = reserve(empty({ day: { usdMicros: 1_000 } }), { id: "s", runId: "r", amount: amt(400), min: amt(100), at: DAY });
+    expect(tight.outcome).toMatchObject({ kind: "granted", reservation: { amount: amt(250) } });
+    const nearlyGone = reserve(reserve(empty({ day: { usdMicros: 1_000 } }), { id: "a", runId: "r0", amount: amt(850), at: DAY }).state, { id: "s", runId: "r", amount: amt(400), min: amt(100), at: DAY });
+    expect(nearlyGone.outcome).toMatchObject({ kind: "granted", reservation: { amount: amt(100) } });
+    const refused = reserve(reserve(empty({ day: { usdMicros: 1_000 } }), { id: "a", runId: "r0", amount: amt(950), at: DAY }).state, { id: "s", runId: "r", amount: amt(400), min: amt(100), at: DAY });
+    expect(refused.outcome).toMatchObject({ kind: "refused", refusal: { used: 950, wouldAdd: 100 } });
+  });
+
+  it("property: a slice is granted iff min fits, lies between min and want, and never takes a window past its limit", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 0, max: 6_000 }), fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 600 }), (dayUsd, runTokens, before, minUsd, wantUsd, minTok, wantTok) => {
+        let s = empty({ day: { usdMicros: dayUsd }, run: { tokens: runTokens } });
+        const pre = reserve(s, { id: "pre", runId: "r", amount: amt(before, Math.floor(before / 20)), at: DAY });
+        s = pre.state;
+        const usedUsd = s.totals[dayKey(DAY)]?.reserved.usdMicros ?? 0;
+        const usedTok = s.totals[runKey("r")]?.reserved.tokens ?? 0;
+        const r = reserve(s, { id: "s", runId: "r", amount: amt(wantUsd, wantTok), min: amt(minUsd, minTok), at: DAY });
+        const fits = usedUsd + minUsd <= dayUsd && usedTok + minTok <= runTokens;
+        expect(r.outcome.kind).toBe(fits ? "granted" : "refused");
+        if (r.outcome.kind !== "granted") return;
+        const g = r.outcome.reservation.amount;
+        expect(g.usdMicros).toBeGreaterThanOrEqual(minUsd);
+        expect(g.usdMicros).toBeLessThanOrEqual(Math.max(minUsd, wantUsd));
+        expect(g.tokens).toBeGreaterThanOrEqual(minTok);
+        expect(g.tokens).toBeLessThanOrEqual(Math.max(minTok, wantTok));
+        expect(usedUsd + g.usdMicros).toBeLessThanOrEqual(dayUsd);
+        expect(usedTok + g.tokens).toBeLessThanOrEqual(runTokens);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

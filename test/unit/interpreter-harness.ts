@@ -8,6 +8,8 @@ import type { NewEvent, RunEvent } from "../../src/engine/events.ts";
 import { apply, initialState } from "../../src/engine/fold.ts";
 import type { CallState, RunState } from "../../src/engine/run-state.ts";
 import { workflowSchema } from "../../src/engine/workflow-schema.ts";
+import { sliceReturnJobs } from "../../src/budget/settlement.ts";
+import { BudgetBook } from "./budget-book.ts";
 
 export type Observer = (call: CallState, state: RunState) => NewEvent;
 
@@ -16,12 +18,12 @@ export const defaultObserver: Observer = (call) =>
     ? { type: "llm.completed", data: { node: call.node, callId: call.callId, response: { text: '{"ok":true}', toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 } } } }
     : { type: "tool.completed", data: { node: call.node, callId: call.callId, result: { status: 200, body: { echoed: call.args } } } };
 
-export function startEvent(doc: unknown, input: unknown = {}, at = 1_000): RunEvent {
+export function startEvent(doc: unknown, input: unknown = {}, at = 1_000, runId = "run_test"): RunEvent {
   return {
     seq: 1,
     type: "run.started",
     at,
-    data: { runId: "run_test", tenant: "t", workflow: { id: "wf", version: 1, hash: `test:${canonicalJson(doc)}` }, document: workflowSchema.parse(doc), input, actor: { sub: "u", roles: ["admin"] }, requestHash: "h" },
+    data: { runId, tenant: "t", workflow: { id: "wf", version: 1, hash: `test:${canonicalJson(doc)}` }, document: workflowSchema.parse(doc), input, actor: { sub: "u", roles: ["admin"] }, requestHash: "h" },
   } as RunEvent;
 }
 
@@ -29,8 +31,11 @@ export class Harness {
   events: RunEvent[];
   state: RunState;
   clock: number;
-  constructor(doc: unknown, input: unknown = {}) {
-    const first = startEvent(doc, input);
+  /** the shared budgets slice requests are answered from (unlimited unless a test brings its own) */
+  readonly budgets: BudgetBook;
+  constructor(doc: unknown, input: unknown = {}, budgets = new BudgetBook(), runId = "run_test") {
+    this.budgets = budgets;
+    const first = startEvent(doc, input, 1_000, runId);
     this.events = [first];
     this.state = initialState(first);
     this.clock = first.at;
@@ -59,17 +64,27 @@ export class Harness {
     this.push({ type: "timer.fired", data: { timerId: this.dueTimer(d.until) } }, 0);
     return this.run(observe);
   }
+  /** Delivers the slice returns the events since `before` queued (the run's outbox does this after each transaction). */
+  returnSlices(before: RunState): void {
+    for (const job of sliceReturnJobs(before, this.state)) this.push(this.budgets.giveBack(job, this.clock));
+  }
   /** Runs until the interpreter waits or idles; fires due timers when `fireTimers`. */
   run(observe: Observer = defaultObserver, opts: { fireTimers?: boolean; maxSteps?: number } = {}): RunState {
-    for (let i = 0; i < (opts.maxSteps ?? 10_000); i++) {
-      const d = decide(this.state);
-      if (d.kind === "append") for (const ev of d.events) this.push(ev);
-      else if (d.kind === "execute") this.push(observe(d.call, this.state));
-      else if (d.kind === "wait" && opts.fireTimers) {
-        this.clock = Math.max(this.clock, d.until);
-        this.push({ type: "timer.fired", data: { timerId: this.dueTimer(d.until) } }, 0);
-      } else return this.state;
-    }
+    for (let i = 0; i < (opts.maxSteps ?? 10_000); i++) if (!this.step(observe, opts)) return this.state;
     throw new Error("harness step limit");
+  }
+  /** One decision and what it leads to; false when the interpreter waits or idles. */
+  step(observe: Observer = defaultObserver, opts: { fireTimers?: boolean } = {}): boolean {
+    const d = decide(this.state);
+    const before = this.state;
+    if (d.kind === "append") for (const ev of d.events) this.push(ev);
+    else if (d.kind === "execute") this.push(observe(d.call, this.state));
+    else if (d.kind === "reserve") this.push(this.budgets.answer(this.state.runId, d.request, this.clock));
+    else if (d.kind === "wait" && opts.fireTimers) {
+      this.clock = Math.max(this.clock, d.until);
+      this.push({ type: "timer.fired", data: { timerId: this.dueTimer(d.until) } }, 0);
+    } else return false;
+    this.returnSlices(before);
+    return true;
   }
 }
