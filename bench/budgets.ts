@@ -5,14 +5,14 @@
  * and settles the actual cost after.
  *
  *  - Overhead per model call, from each run's own event clock (workerd's clock advances across
- *    I/O, so these are the Budget round trips at 1 ms resolution): reserve = `budget.reserved.at`
- *    − `budget.requested.at` (on the call's critical path), settle = `budget.settled.at` −
- *    the call's completion (through the run's outbox, off the critical path). Measured with one
- *    run at a time (the baseline) and with RUNS runs in flight sharing one tenant budget.
+ *    I/O, at 1 ms resolution): reserve = from the gate's first look at the call (its slice request
+ *    when it needed one, else `budget.requested`) to `budget.reserved`; settle = the call's
+ *    completion to `budget.settled`; and the slice round trips themselves. Measured with one run
+ *    at a time and with RUNS runs in flight sharing one tenant budget.
  *  - The shared budget under load: a tenant day limit of about 40% of what RUNS runs would cost,
  *    all in flight at once: settled total vs the limit (overspend must be 0), runs halted with
- *    `budget.refused`, and the request rate the tenant's Budget object served (reservations +
- *    settlements per second) against its ~1,000 requests/s ceiling.
+ *    `budget.refused`, and the request rate the tenant's Budget object served (slices and their
+ *    returns per second, and per model call) against its ~1,000 requests/s ceiling.
  *
  * Writes bench/results/budgets.json and the `## budgets` section of bench/RESULTS.md.
  * Run alone: `node bench/budgets.ts` (Node 22 strips the types); --quick (small counts, writes nothing).
@@ -107,47 +107,81 @@ async function eventsOf(headers: Record<string, string>, id: string): Promise<Ev
 }
 
 interface CallTimes {
+  /** per model call: the gate's first look (the slice request, if the call needed one, else `budget.requested`) → `budget.reserved` */
   reserve: number[];
+  /** per model call: the call's completion → `budget.settled` */
   settle: number[];
+  /** per model call: reserve + settle */
+  both: number[];
+  /** calls that waited for a slice (a round trip to the Budget objects) */
+  waited: number;
+  /** the slice round trips: `budget.slice_requested` → granted or refused */
+  roundTrip: number[];
   settledUsd: number;
   refused: number;
-  budgetRequests: number;
+  /** requests the tenant's Budget object served: slices (granted or refused) and slice returns */
+  tenantRequests: number;
   firstAt: number;
   lastAt: number;
 }
 
 /** Reservation and settlement times of every model call in `log`. */
 function callTimes(logs: Ev[][]): CallTimes {
-  const out: CallTimes = { reserve: [], settle: [], settledUsd: 0, refused: 0, budgetRequests: 0, firstAt: Infinity, lastAt: 0 };
+  const out: CallTimes = { reserve: [], settle: [], both: [], waited: 0, roundTrip: [], settledUsd: 0, refused: 0, tenantRequests: 0, firstAt: Infinity, lastAt: 0 };
+  const tenantScope = (name: unknown) => String(name).startsWith("tenant:");
   for (const events of logs) {
-    const requested = new Map<string, number>();
+    const gateAt = new Map<string, number>(); // reservation id → when the gate first looked at the call
+    const sliceAt = new Map<string, number>(); // slice id → requested at
+    const waited = new Set<string>();
     const done = new Map<string, number>();
+    const reserveOf = new Map<string, number>();
     const reservationOfCall = new Map<string, string>();
     for (const e of events) {
       const d = e.data;
+      const at = atMs(e);
+      if (e.type === "budget.slice_requested") {
+        const rid = String(d.reservationId);
+        if (!gateAt.has(rid)) gateAt.set(rid, at);
+        waited.add(rid);
+        sliceAt.set(String(d.sliceId), at);
+        out.firstAt = Math.min(out.firstAt, at);
+      }
+      if (e.type === "budget.slice_granted" || e.type === "budget.refused") {
+        const began = sliceAt.get(String(d.sliceId));
+        if (began !== undefined) out.roundTrip.push(at - began);
+        const scopes = e.type === "budget.slice_granted" ? (d.scopes as Array<{ name: string }>).map((x) => x.name) : [d.name];
+        if (scopes.some(tenantScope) || e.type === "budget.refused") out.tenantRequests += 1;
+      }
+      if (e.type === "budget.refused") out.refused += 1;
+      if (e.type === "budget.slice_returned" && tenantScope(d.name)) {
+        out.tenantRequests += 1;
+        out.lastAt = Math.max(out.lastAt, at);
+      }
       if (e.type === "budget.requested") {
-        requested.set(String(d.reservationId), atMs(e));
-        reservationOfCall.set(String(d.callId), String(d.reservationId));
-        out.firstAt = Math.min(out.firstAt, atMs(e));
+        const rid = String(d.reservationId);
+        if (!gateAt.has(rid)) gateAt.set(rid, at);
+        reservationOfCall.set(String(d.callId), rid);
+        out.firstAt = Math.min(out.firstAt, at);
       }
-      if (e.type === "budget.reserved" && requested.has(String(d.reservationId))) {
-        out.reserve.push(atMs(e) - requested.get(String(d.reservationId))!);
-        out.budgetRequests += 1;
-      }
-      if (e.type === "budget.refused") {
-        out.refused += 1;
-        out.budgetRequests += 1;
+      if (e.type === "budget.reserved" && gateAt.has(String(d.reservationId))) {
+        const rid = String(d.reservationId);
+        const took = at - gateAt.get(rid)!;
+        out.reserve.push(took);
+        reserveOf.set(rid, took);
+        if (waited.has(rid)) out.waited += 1;
       }
       if (e.type === "llm.completed" || e.type === "llm.failed") {
         const r = reservationOfCall.get(String(d.callId));
-        if (r) done.set(r, atMs(e));
+        if (r) done.set(r, at);
       }
       if (e.type === "budget.settled") {
         const r = String(d.reservationId);
-        if (done.has(r)) out.settle.push(atMs(e) - done.get(r)!);
+        if (done.has(r)) {
+          out.settle.push(at - done.get(r)!);
+          if (reserveOf.has(r)) out.both.push(reserveOf.get(r)! + at - done.get(r)!);
+        }
         out.settledUsd += Number((d.actual as { usdMicros?: number })?.usdMicros ?? 0) / 1e6;
-        out.budgetRequests += 1;
-        out.lastAt = Math.max(out.lastAt, atMs(e));
+        out.lastAt = Math.max(out.lastAt, at);
       }
     }
   }
@@ -199,33 +233,49 @@ async function main(): Promise<void> {
   const settledUsd = usage.usage.day.settled.usd;
   const overspend = Math.max(0, settledUsd - limitUsd);
   const spanS = (sharedTimes.lastAt - sharedTimes.firstAt) / 1000;
-  const tenantRps = sharedTimes.budgetRequests / Math.max(spanS, 0.001);
-  const rs = (x: CallTimes) => x.reserve.map((v, i) => v + (x.settle[i] ?? 0));
-
-  const table = {
-    [`one run at a time (${soloTimes.reserve.length} calls)`]: { reserve_p50: pct(soloTimes.reserve, 50), reserve_p99: pct(soloTimes.reserve, 99), settle_p50: pct(soloTimes.settle, 50), settle_p99: pct(soloTimes.settle, 99), reserve_settle_p50: pct(rs(soloTimes), 50), reserve_settle_p99: pct(rs(soloTimes), 99) },
-    [`${RUNS} runs sharing one budget (${sharedTimes.reserve.length} calls)`]: { reserve_p50: pct(sharedTimes.reserve, 50), reserve_p99: pct(sharedTimes.reserve, 99), settle_p50: pct(sharedTimes.settle, 50), settle_p99: pct(sharedTimes.settle, 99), reserve_settle_p50: pct(rs(sharedTimes), 50), reserve_settle_p99: pct(rs(sharedTimes), 99) },
-  };
+  const tenantRps = sharedTimes.tenantRequests / Math.max(spanS, 0.001);
+  const mean = (xs: number[]) => +(xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1)).toFixed(2);
+  const row = (x: CallTimes) => ({
+    calls: x.both.length,
+    waited_for_slice: x.waited,
+    reserve_p50: pct(x.reserve, 50),
+    reserve_p99: pct(x.reserve, 99),
+    settle_p50: pct(x.settle, 50),
+    settle_p99: pct(x.settle, 99),
+    reserve_settle_p50: pct(x.both, 50),
+    reserve_settle_p99: pct(x.both, 99),
+    reserve_settle_mean: mean(x.both),
+    slice_round_trip_p50: pct(x.roundTrip, 50),
+    slice_round_trip_p99: pct(x.roundTrip, 99),
+  });
+  const table = { "one run at a time": row(soloTimes), [`${RUNS} runs sharing one budget`]: row(sharedTimes) };
   console.log(`\nbudgets benchmark (${tree}); ms per model call from the runs' event clocks`);
   console.table(table);
-  console.log(`shared budget: limit $${limitUsd}, settled $${settledUsd.toFixed(6)}, overspend $${overspend.toFixed(6)}; runs ${JSON.stringify(statuses)}; ${sharedTimes.refused} refusals; tenant Budget object served ${sharedTimes.budgetRequests} reservations/settlements in ${spanS.toFixed(1)} s = ${tenantRps.toFixed(0)} requests/s (wall ${wallS.toFixed(1)} s)`);
+  const callsShared = sharedTimes.both.length + sharedTimes.refused;
+  console.log(`shared budget: limit $${limitUsd}, settled $${settledUsd.toFixed(6)}, overspend $${overspend.toFixed(6)}; runs ${JSON.stringify(statuses)}; ${sharedTimes.refused} refusals; tenant Budget object served ${sharedTimes.tenantRequests} requests (slices and returns) for ${callsShared} model calls in ${spanS.toFixed(1)} s = ${tenantRps.toFixed(0)} requests/s (wall ${wallS.toFixed(1)} s)`);
 
   const m: Record<string, number> = {
-    "budget.reserve_settle.p50_ms": pct(rs(soloTimes), 50),
-    "budget.reserve_settle.p99_ms": pct(rs(soloTimes), 99),
+    "budget.reserve_settle.p50_ms": pct(soloTimes.both, 50),
+    "budget.reserve_settle.p99_ms": pct(soloTimes.both, 99),
     "budget.overspend_usd": +overspend.toFixed(6),
+    "budget.reserve_settle.mean_ms": mean(soloTimes.both),
     "budget.reserve.p50_ms": pct(soloTimes.reserve, 50),
     "budget.reserve.p99_ms": pct(soloTimes.reserve, 99),
-    "budget.shared.reserve_settle.p50_ms": pct(rs(sharedTimes), 50),
-    "budget.shared.reserve_settle.p99_ms": pct(rs(sharedTimes), 99),
-    "budget.shared.reserve.p99_ms": pct(sharedTimes.reserve, 99),
+    "budget.settle.p99_ms": pct(soloTimes.settle, 99),
+    "budget.calls_waiting_for_slice_pct": +((100 * soloTimes.waited) / Math.max(soloTimes.both.length, 1)).toFixed(1),
+    "budget.slice_round_trip.p50_ms": pct(soloTimes.roundTrip, 50),
+    "budget.slice_round_trip.p99_ms": pct(soloTimes.roundTrip, 99),
+    "budget.shared.reserve_settle.p50_ms": pct(sharedTimes.both, 50),
+    "budget.shared.reserve_settle.p99_ms": pct(sharedTimes.both, 99),
+    "budget.shared.slice_round_trip.p99_ms": pct(sharedTimes.roundTrip, 99),
     "budget.shared.limit_usd": limitUsd,
     "budget.shared.settled_usd": +settledUsd.toFixed(6),
     "budget.shared.runs_completed": statuses.completed ?? 0,
     "budget.shared.runs_halted": statuses.halted ?? 0,
     "budget.shared.refusals": sharedTimes.refused,
     "budget.shared.tenant_object_requests_per_s": Math.round(tenantRps),
-    "budget.calls_measured": soloTimes.reserve.length + sharedTimes.reserve.length,
+    "budget.shared.tenant_object_requests_per_call": +(sharedTimes.tenantRequests / Math.max(callsShared, 1)).toFixed(2),
+    "budget.calls_measured": soloTimes.both.length + sharedTimes.both.length,
   };
   const targets: Array<[string, boolean]> = [
     ["reserve + settle p99 ≤ 5 ms (one run at a time)", m["budget.reserve_settle.p99_ms"] <= 5],
@@ -237,22 +287,27 @@ async function main(): Promise<void> {
     const date = new Date().toISOString();
     const section = `## budgets
 
-\`node bench/budgets.ts\` (${date.slice(0, 10)}, tree ${tree}, ${((performance.now() - began) / 1000).toFixed(0)} s, 2-core noisy machine): a workflow of ${CALLS} scripted model calls in local workerd; each call reserves its
-worst case in the tenant's and the workflow's Budget objects (in parallel) and settles its actual cost afterwards. Milliseconds per model call, from each run's event clock
-(workerd's clock advances across I/O, so these are the Budget round trips at 1 ms resolution). reserve: \`budget.requested\` → \`budget.reserved\` (on the call's critical path);
-settle: the call's completion → \`budget.settled\` (through the run's outbox, off the critical path).
+\`node bench/budgets.ts\` (${date.slice(0, 10)}, tree ${tree}, ${((performance.now() - began) / 1000).toFixed(0)} s, 2-core noisy machine): a workflow of ${CALLS} scripted model calls in local workerd, ${SEQUENTIAL} runs one at a time, then ${RUNS} at once.
+Each run borrows a slice of the tenant's and the workflow's budgets from their Budget objects (both asked in parallel, ${"`"}SLICE_CALLS${"`"} = 4 worst-case calls' worth, less when the budget is tight) and reserves and settles
+each call against its slices as decisions in its own log; the slices go back (settled at what they lent) when the run ends. Milliseconds per model call, from each run's event clock
+(workerd's clock advances across I/O, at 1 ms resolution). reserve: the gate's first look at the call (\`budget.slice_requested\` when the call needed a slice, else \`budget.requested\`) → \`budget.reserved\`;
+settle: the call's completion → \`budget.settled\`; slice round trip: \`budget.slice_requested\` → \`budget.slice_granted\` (or \`budget.refused\`).
 
-| | reserve p50 | reserve p99 | settle p50 | settle p99 | reserve + settle p50 | reserve + settle p99 |
-| --- | --- | --- | --- | --- | --- | --- |
+| | calls | waited for a slice | reserve p50 | reserve p99 | settle p50 | settle p99 | reserve + settle p50 | reserve + settle p99 | mean | slice round trip p50 | p99 |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${Object.entries(table)
-  .map(([k, v]) => `| ${k} | ${v.reserve_p50} | ${v.reserve_p99} | ${v.settle_p50} | ${v.settle_p99} | ${v.reserve_settle_p50} | ${v.reserve_settle_p99} |`)
+  .map(([k, v]) => `| ${k} | ${v.calls} | ${v.waited_for_slice} | ${v.reserve_p50} | ${v.reserve_p99} | ${v.settle_p50} | ${v.settle_p99} | ${v.reserve_settle_p50} | ${v.reserve_settle_p99} | ${v.reserve_settle_mean} | ${v.slice_round_trip_p50} | ${v.slice_round_trip_p99} |`)
   .join("\n")}
 
+The calls that waited for a slice are each run's first (one in ${CALLS} here); they pay the slice round trip, the others none. The previous design (a reservation and a settlement in both Budget objects per call,
+the settlement through the run's outbox) measured reserve + settle p50 18 ms / p99 29 ms one run at a time on this machine (2026-11-25, tree 3677bd7).
+
 Shared budget: ${RUNS} runs started at once against a tenant day limit of $${limitUsd} (about 40% of what they would spend): settled $${settledUsd.toFixed(6)}, **overspend $${overspend.toFixed(6)}**;
-runs ${JSON.stringify(statuses)}, ${sharedTimes.refused} calls refused before they ran. The tenant's Budget object served ${sharedTimes.budgetRequests} reservations and settlements in ${spanS.toFixed(1)} s, about **${Math.round(tenantRps)} requests/s**.
-The ceiling: a Durable Object serves on the order of 1,000 requests/s, and every model call costs the tenant object two (reserve, settle), so one tenant budget tops out near 500 model calls/s;
-here the engine's own throughput on this machine (one JS thread for every object in local workerd) keeps the load well under it. Past that, the design's next step is to pre-allocate slices of
-the tenant budget to runs (one reservation per slice instead of per call), which this version does not do.
+runs ${JSON.stringify(statuses)}, ${sharedTimes.refused} calls refused before they ran. The tenant's Budget object served ${sharedTimes.tenantRequests} requests (slices granted or refused, slices returned) for ${callsShared} model calls
+(${m["budget.shared.tenant_object_requests_per_call"]} per call; per-call reservation would take 2) in ${spanS.toFixed(1)} s, about **${Math.round(tenantRps)} requests/s**.
+The ceiling: a Durable Object serves on the order of 1,000 requests/s. With a reservation and a settlement per call, one tenant budget would top out near 500 model calls/s; with slices of 4 calls it takes
+2 requests per run (a slice and its return) for up to 4 calls, so about 2,000 model calls/s, and more with more calls per slice. When the budget is nearly used up, slices shrink to a quarter of what is left
+(never less than the call needs), so the last dollars are spread over more, smaller requests instead of being held by a few runs.
 
 Targets: ${targets.map(([k, ok]) => `${k}: ${ok ? "met" : "**missed**"}`).join("; ")}.
 `;

@@ -156,13 +156,19 @@ export class AgentRun extends DurableObject<Env> {
    * Decides as far as the interpreter can without I/O and records all of it in one
    * transaction: a step is one transaction before its call and one after.
    */
-  private decideAndCommit(): Decision {
+  private decideAndCommit(): Decision | { kind: "ask"; event: RunEvent; request: SliceRequest } {
     const s0 = this.state!;
     const at = Math.max(Date.now(), s0.lastAt);
     let s = s0;
     const full: RunEvent[] = [];
     let d = decide(s);
     while (d.kind === "append" && full.length < MAX_EVENTS_PER_TRANSACTION) {
+      if (d.events.length === 1 && d.events[0].type === "budget.slice_requested") {
+        // asked before it is recorded: the request and the answer are written together (see askBudgets)
+        if (full.length) this.commit(s0, full, s);
+        const e = { seq: s.seq + 1, type: d.events[0].type, at, data: d.events[0].data } as RunEvent;
+        return { kind: "ask", event: e, request: apply(s, e).budget.request! };
+      }
       for (const ev of d.events) {
         const e = { seq: s.seq + 1, type: ev.type, at, data: ev.data } as RunEvent;
         s = apply(s, e);
@@ -415,6 +421,10 @@ export class AgentRun extends DurableObject<Env> {
           await this.execute(this.state!, d.call);
           continue;
         }
+        if (d.kind === "ask") {
+          if (await this.askBudgets(d.event, d.request)) continue;
+          return; // a budget is unreachable: nothing is spent, the lease alarm retries after the backoff
+        }
         if (d.kind === "reserve") {
           if (await this.requestSlices(d.request)) continue;
           return; // a budget is unreachable: nothing is spent, the lease alarm retries after the backoff
@@ -464,6 +474,25 @@ export class AgentRun extends DurableObject<Env> {
 
   // ---------- budgets ----------
 
+  /**
+   * Asks the shared budgets for a slice, then records the request and the answer in one
+   * transaction: nothing is written (or waited for) before the round trip. Safe because the
+   * slice id is the run's next one: after a crash the interpreter decides the same request and
+   * the Budget object answers it as it did the first time. No other request or alarm is let in
+   * while it waits, so the request is still the interpreter's decision when it is recorded.
+   */
+  private async askBudgets(asked: RunEvent, r: SliceRequest): Promise<boolean> {
+    const s0 = this.state!;
+    const outcome = await this.ctx.blockConcurrencyWhile(() => requestSlices(this.env, s0.runId, r, () => Date.now()));
+    if (this.stopped || this.state !== s0) return false;
+    const s1 = apply(s0, asked);
+    const answer = { seq: s1.seq + 1, type: outcome.type, at: Math.max(Date.now(), s1.lastAt), data: outcome.data } as RunEvent;
+    this.commit(s0, [asked, answer], apply(s1, answer));
+    if (outcome.type !== "budget.unavailable") return true;
+    this.store.setTimer(LEASE, outcome.data.retryAt, "lease");
+    return false;
+  }
+
   /** Records the shared budgets' answer to a slice request; false when one was unreachable (the lease timer is set to the retry time). */
   private async requestSlices(r: SliceRequest): Promise<boolean> {
     const outcome = await requestSlices(this.env, this.state!.runId, r, () => Date.now());
@@ -502,7 +531,7 @@ export class AgentRun extends DurableObject<Env> {
   /** A slice return the outbox delivers: acknowledged by its Budget object, then recorded with the outbox row's acknowledgement. */
   private async deliverSliceReturn(outboxId: number, job: SliceReturnJob): Promise<void> {
     const returned = await returnSlice(this.env, job);
-    this.append([returned], () => this.store.ackOutbox(outboxId));
+    this.append(returned, () => this.store.ackOutbox(outboxId));
   }
 
   /** A breach notice: its emails (and webhook) are queued in one transaction with the acknowledgement. */

@@ -1,19 +1,21 @@
 /**
- * Budget: one Durable Object per shared budget (`tenant:<tenant>`, `workflow:<tenant>:<workflow>`),
- * so concurrent runs cannot both spend the last dollar: every reservation, settlement and
- * release of the scope goes through this one object, one at a time, each in one
- * transactionSync. The ledger rules are pure (src/budget/ledger.ts); this shell loads the rows a
- * request touches, applies them, and writes back what changed together with a line in the
- * append-only `budget_ledger` table.
+ * Budget: one Durable Object per tenant holding every shared budget of that tenant (the
+ * tenant's own, `tenant:<tenant>`, and each workflow's, `workflow:<tenant>:<workflow>`), so
+ * concurrent runs cannot both spend the last dollar, and a run's slice of all its scopes is
+ * granted in one round trip and one transaction: all of them or none. Every reservation,
+ * settlement and release goes through this one object, one at a time, each in one
+ * transactionSync. The ledger rules are pure (src/budget/ledger.ts); this shell loads the rows
+ * a request touches, applies them, and writes back what changed together with a line in the
+ * append-only `scope_ledger` table.
  *
- * Auditing: reservations, settlements and refusals are events of the run that asked (its audit
- * trail records them, with the scope's answer); limit changes are recorded by the API on the
- * tenant's audit stream. The ledger table here is the scope's own record of every operation.
+ * Auditing: slices, refusals and returns are events of the run that asked (its audit trail
+ * records them, with the object's answer); limit changes are recorded by the API on the
+ * tenant's audit stream. The ledger table here is the object's own record of every operation.
  */
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { mergeLimits, type Limits } from "../src/budget/budget-limits.ts";
-import { close, reserve, runKey, type CloseOutcome, type LedgerState, type Reservation, type ReserveOutcome, type Totals } from "../src/budget/ledger.ts";
+import { close, reserve, runKey, type CloseOutcome, type LedgerState, type Refusal, type Reservation, type ReserveOutcome, type Totals } from "../src/budget/ledger.ts";
 import type { Amount } from "../src/budget/money.ts";
 import { periodKeys } from "../src/budget/periods.ts";
 import { tenantOfBudget } from "../src/budget/budget-scopes.ts";
@@ -50,6 +52,25 @@ export interface ReserveRequest {
 
 export type ReserveAnswer = ReserveOutcome & { used: Totals };
 
+/** A slice of one scope: `amount` is what the run wants, `min` what its next call needs. */
+export interface SliceAsk {
+  name: string;
+  amount: Amount;
+  min?: Amount;
+  /** the scope's current slice of the same run, settled at `actual` in the same transaction */
+  replaces?: { id: string; actual: Amount };
+  extraLimits?: Limits;
+}
+
+export type SlicesAnswer =
+  /** every scope granted (`used`: the scope's UTC-day total after the grant) */
+  | { kind: "granted"; repeated: boolean; scopes: Array<{ name: string; reservation: Reservation; used: Totals }> }
+  /** a scope refused: nothing was written for any of them */
+  | { kind: "refused"; name: string; refusal: Refusal }
+  /** the slice id was already settled or released in `name`: a new slice needs a new id */
+  | { kind: "closed"; name: string };
+
+
 type ReservationRow = {
   id: string;
   run_id: string;
@@ -64,13 +85,11 @@ type ReservationRow = {
   closed_at: number | null;
 };
 
-type TotalsRow = {
-  key: string;
-  reserved_usd: number;
-  reserved_tokens: number;
-  settled_usd: number;
-  settled_tokens: number;
-};
+type TotalsRow = { key: string; reserved_usd: number; reserved_tokens: number; settled_usd: number; settled_tokens: number };
+
+type SettingsRow = { name: string; limits: string; notify: string; version: number; updated_at: number | null; updated_by: string | null };
+
+const ZERO_TOTALS: Totals = { reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: 0, tokens: 0 } };
 
 export class Budget extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -80,34 +99,32 @@ export class Budget extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS budget_meta (k INTEGER PRIMARY KEY CHECK (k = 1), name TEXT NOT NULL, limits TEXT NOT NULL, notify TEXT NOT NULL, version INTEGER NOT NULL, updated_at INTEGER, updated_by TEXT)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, run_id TEXT NOT NULL, usd INTEGER NOT NULL, tokens INTEGER NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, state TEXT NOT NULL, actual_usd INTEGER, actual_tokens INTEGER, at INTEGER NOT NULL, closed_at INTEGER)`);
-    this.sql.exec(`CREATE INDEX IF NOT EXISTS reservations_open ON reservations (state) WHERE state = 'reserved'`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS totals (key TEXT PRIMARY KEY, reserved_usd INTEGER NOT NULL, reserved_tokens INTEGER NOT NULL, settled_usd INTEGER NOT NULL, settled_tokens INTEGER NOT NULL)`);
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS budget_ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, kind TEXT NOT NULL, reservation_id TEXT, run_id TEXT, detail TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS object_meta (k INTEGER PRIMARY KEY CHECK (k = 1), tenant TEXT NOT NULL)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS scope_settings (name TEXT PRIMARY KEY, limits TEXT NOT NULL, notify TEXT NOT NULL, version INTEGER NOT NULL, updated_at INTEGER, updated_by TEXT)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS scope_reservations (name TEXT NOT NULL, id TEXT NOT NULL, run_id TEXT NOT NULL, usd INTEGER NOT NULL, tokens INTEGER NOT NULL, day TEXT NOT NULL, month TEXT NOT NULL, state TEXT NOT NULL, actual_usd INTEGER, actual_tokens INTEGER, at INTEGER NOT NULL, closed_at INTEGER, PRIMARY KEY (name, id))`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS scope_reservations_open ON scope_reservations (name) WHERE state = 'reserved'`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS scope_totals (name TEXT NOT NULL, key TEXT NOT NULL, reserved_usd INTEGER NOT NULL, reserved_tokens INTEGER NOT NULL, settled_usd INTEGER NOT NULL, settled_tokens INTEGER NOT NULL, PRIMARY KEY (name, key))`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS scope_ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL, reservation_id TEXT, run_id TEXT, detail TEXT NOT NULL)`);
   }
 
   // ---------- storage ----------
 
-  /** The object serves the budget it is named after; a request naming another is refused. */
+  /** The object serves the budgets of the tenant it is named after; a request naming another tenant's budget is refused. */
   private owns(name: string): boolean {
-    if (tenantOfBudget(name) === null) return false;
-    const own = this.ctx.id.name ?? this.meta()?.name;
-    return own === undefined || own === name;
+    const tenant = tenantOfBudget(name);
+    if (tenant === null) return false;
+    const own = this.ctx.id.name ? tenantOfBudget(this.ctx.id.name) : (this.sql.exec<{ tenant: string }>(`SELECT tenant FROM object_meta WHERE k = 1`).toArray()[0]?.tenant ?? null);
+    if (own === null && !this.ctx.id.name) this.sql.exec(`INSERT INTO object_meta (k, tenant) VALUES (1, ?)`, tenant);
+    return own === null || own === tenant;
   }
 
-  private meta(): { name: string; limits: Limits; notify: BreachNotify; version: number; updated_at: number | null; updated_by: string | null } | null {
-    const r = this.sql.exec<{ name: string; limits: string; notify: string; version: number; updated_at: number | null; updated_by: string | null }>(`SELECT * FROM budget_meta WHERE k = 1`).toArray()[0];
-    return r ? { ...r, limits: JSON.parse(r.limits) as Limits, notify: JSON.parse(r.notify) as BreachNotify } : null;
+  private settings(name: string): BudgetSettings {
+    const r = this.sql.exec<SettingsRow>(`SELECT * FROM scope_settings WHERE name = ?`, name).toArray()[0];
+    return r ? { limits: JSON.parse(r.limits) as Limits, notify: JSON.parse(r.notify) as BreachNotify, version: r.version, updatedAt: r.updated_at, updatedBy: r.updated_by } : { limits: {}, notify: {}, version: 0, updatedAt: null, updatedBy: null };
   }
 
-  private settings(): BudgetSettings {
-    const m = this.meta();
-    return m ? { limits: m.limits, notify: m.notify, version: m.version, updatedAt: m.updated_at, updatedBy: m.updated_by } : { limits: {}, notify: {}, version: 0, updatedAt: null, updatedBy: null };
-  }
-
-  private reservationRow(id: string): Reservation | null {
-    const r = this.sql.exec<ReservationRow>(`SELECT * FROM reservations WHERE id = ?`, id).toArray()[0];
+  private reservationRow(name: string, id: string): Reservation | null {
+    const r = this.sql.exec<ReservationRow>(`SELECT * FROM scope_reservations WHERE name = ? AND id = ?`, name, id).toArray()[0];
     if (!r) return null;
     return {
       id: r.id,
@@ -121,46 +138,51 @@ export class Budget extends DurableObject<Env> {
     };
   }
 
-  private totalsRows(keys: string[]): Record<string, Totals> {
+  private totalsRows(name: string, keys: string[]): Record<string, Totals> {
     const out: Record<string, Totals> = {};
     for (const key of keys) {
-      const r = this.sql.exec<TotalsRow>(`SELECT * FROM totals WHERE key = ?`, key).toArray()[0];
+      const r = this.sql.exec<TotalsRow>(`SELECT * FROM scope_totals WHERE name = ? AND key = ?`, name, key).toArray()[0];
       if (r) out[key] = { reserved: { usdMicros: r.reserved_usd, tokens: r.reserved_tokens }, settled: { usdMicros: r.settled_usd, tokens: r.settled_tokens } };
     }
     return out;
   }
 
-  /** The rows a request touches, as a ledger view. */
-  private view(reservationId: string, keys: string[]): LedgerState {
-    const r = this.reservationRow(reservationId);
-    return { limits: this.settings().limits, reservations: r ? { [r.id]: r } : {}, totals: this.totalsRows(keys) };
+  /** The rows of scope `name` a request touches, as a ledger view: the reservations `ids` and the windows they and `runId` count in at `at`. */
+  private view(name: string, ids: string[], runId: string, at: number): LedgerState {
+    const reservations: Record<string, Reservation> = {};
+    const keys = new Set<string>([runKey(runId), ...Object.values(periodKeys(at))]);
+    for (const id of ids) {
+      const r = this.reservationRow(name, id);
+      if (!r) continue;
+      reservations[id] = r;
+      keys.add(runKey(r.runId));
+      keys.add(r.periods.day);
+      keys.add(r.periods.month);
+    }
+    return { limits: this.settings(name).limits, reservations, totals: this.totalsRows(name, [...keys]) };
   }
 
-  private write(state: LedgerState, changed: { reservation: string | null; totals: string[] }): void {
-    if (changed.reservation) {
-      const r = state.reservations[changed.reservation];
+  private write(name: string, state: LedgerState, changed: { reservations: Set<string>; totals: Set<string> }): void {
+    for (const id of changed.reservations) {
+      const r = state.reservations[id];
       this.sql.exec(
-        `INSERT INTO reservations (id, run_id, usd, tokens, day, month, state, actual_usd, actual_tokens, at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, actual_usd = excluded.actual_usd, actual_tokens = excluded.actual_tokens, closed_at = excluded.closed_at`,
-        r.id, r.runId, r.amount.usdMicros, r.amount.tokens, r.periods.day, r.periods.month, r.state, r.actual?.usdMicros ?? null, r.actual?.tokens ?? null, r.at, r.closedAt,
+        `INSERT INTO scope_reservations (name, id, run_id, usd, tokens, day, month, state, actual_usd, actual_tokens, at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name, id) DO UPDATE SET state = excluded.state, actual_usd = excluded.actual_usd, actual_tokens = excluded.actual_tokens, closed_at = excluded.closed_at`,
+        name, r.id, r.runId, r.amount.usdMicros, r.amount.tokens, r.periods.day, r.periods.month, r.state, r.actual?.usdMicros ?? null, r.actual?.tokens ?? null, r.at, r.closedAt,
       );
     }
     for (const key of changed.totals) {
       const t = state.totals[key];
       this.sql.exec(
-        `INSERT INTO totals (key, reserved_usd, reserved_tokens, settled_usd, settled_tokens) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET reserved_usd = excluded.reserved_usd, reserved_tokens = excluded.reserved_tokens, settled_usd = excluded.settled_usd, settled_tokens = excluded.settled_tokens`,
-        key, t.reserved.usdMicros, t.reserved.tokens, t.settled.usdMicros, t.settled.tokens,
+        `INSERT INTO scope_totals (name, key, reserved_usd, reserved_tokens, settled_usd, settled_tokens) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name, key) DO UPDATE SET reserved_usd = excluded.reserved_usd, reserved_tokens = excluded.reserved_tokens, settled_usd = excluded.settled_usd, settled_tokens = excluded.settled_tokens`,
+        name, key, t.reserved.usdMicros, t.reserved.tokens, t.settled.usdMicros, t.settled.tokens,
       );
     }
   }
 
-  private log(kind: string, reservationId: string | null, runId: string | null, detail: unknown, at: number): void {
-    this.sql.exec(`INSERT INTO budget_ledger (at, kind, reservation_id, run_id, detail) VALUES (?, ?, ?, ?, ?)`, at, kind, reservationId, runId, JSON.stringify(detail));
-  }
-
-  private remember(name: string): void {
-    if (!this.meta()) this.sql.exec(`INSERT INTO budget_meta (k, name, limits, notify, version) VALUES (1, ?, '{}', '{}', 0)`, name);
+  private log(name: string, kind: string, reservationId: string | null, runId: string | null, detail: unknown, at: number): void {
+    this.sql.exec(`INSERT INTO scope_ledger (name, at, kind, reservation_id, run_id, detail) VALUES (?, ?, ?, ?, ?, ?)`, name, at, kind, reservationId, runId, JSON.stringify(detail));
   }
 
   private check(name: string): RpcResult<null> {
@@ -170,23 +192,68 @@ export class Budget extends DurableObject<Env> {
 
   // ---------- RPC ----------
 
-  /** Reserves `amount` (or, with `min`, a slice of it) for reservation `id` unless it would take any window past its limit. Idempotent by id. */
-  async reserve(req: ReserveRequest): Promise<RpcResult<ReserveAnswer>> {
-    const c = this.check(req.name);
-    if (!c.ok) return c;
+  /**
+   * A run's slice of several scopes at once, all or none: in each scope the slice it replaces is
+   * settled and a new reservation `id` is granted between `min` and `amount`. If any scope
+   * refuses, nothing is written (the refusal is logged). Idempotent by `id`.
+   */
+  async reserveSlices(req: { id: string; runId: string; scopes: SliceAsk[] }): Promise<RpcResult<SlicesAnswer>> {
+    for (const sc of req.scopes) {
+      const c = this.check(sc.name);
+      if (!c.ok) return c;
+    }
     const at = Date.now();
-    const periods = periodKeys(at);
-    let answer!: ReserveAnswer;
+    let answer!: SlicesAnswer;
     this.ctx.storage.transactionSync(() => {
-      this.remember(req.name);
-      if (req.replaces) this.closeInTransaction({ name: req.name, id: req.replaces.id, runId: req.runId, actual: req.replaces.actual }, false, at);
-      const step = reserve(this.view(req.id, [runKey(req.runId), periods.day, periods.month]), { id: req.id, runId: req.runId, amount: req.amount, at, ...(req.min ? { min: req.min } : {}), ...(req.extraLimits ? { extraLimits: req.extraLimits } : {}) });
-      this.write(step.state, step.changed);
-      const o = step.outcome;
-      if (!(o.kind === "granted" && o.repeated)) this.log(o.kind === "granted" ? "reserved" : o.kind, req.id, req.runId, o.kind === "refused" ? { amount: req.amount, ...(req.min ? { min: req.min } : {}), refusal: o.refusal } : { amount: o.kind === "granted" ? o.reservation.amount : req.amount }, at);
-      answer = { ...o, used: step.state.totals[periods.day] ?? { reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: 0, tokens: 0 } } };
+      const steps: Array<{ name: string; state: LedgerState; changed: { reservations: Set<string>; totals: Set<string> }; reservation: Reservation; used: Totals; repeated: boolean }> = [];
+      for (const sc of req.scopes) {
+        let state = this.view(sc.name, sc.replaces ? [req.id, sc.replaces.id] : [req.id], req.runId, at);
+        const changed = { reservations: new Set<string>(), totals: new Set<string>() };
+        const existing = state.reservations[req.id];
+        if (sc.replaces && !existing) {
+          const c = close(state, { id: sc.replaces.id, runId: req.runId, actual: sc.replaces.actual, at });
+          state = c.state;
+          if (c.changed.reservation) changed.reservations.add(c.changed.reservation);
+          for (const k of c.changed.totals) changed.totals.add(k);
+        }
+        const r = reserve(state, { id: req.id, runId: req.runId, amount: sc.amount, at, ...(sc.min ? { min: sc.min } : {}), ...(sc.extraLimits ? { extraLimits: sc.extraLimits } : {}) });
+        const o: ReserveOutcome = r.outcome;
+        if (o.kind === "refused") {
+          answer = { kind: "refused", name: sc.name, refusal: o.refusal };
+          this.log(sc.name, "refused", req.id, req.runId, { amount: sc.amount, ...(sc.min ? { min: sc.min } : {}), refusal: o.refusal }, at);
+          return;
+        }
+        if (o.kind === "closed") {
+          answer = { kind: "closed", name: sc.name };
+          return;
+        }
+        if (r.changed.reservation) changed.reservations.add(r.changed.reservation);
+        for (const k of r.changed.totals) changed.totals.add(k);
+        steps.push({ name: sc.name, state: r.state, changed, reservation: o.reservation, used: r.state.totals[periodKeys(at).day] ?? ZERO_TOTALS, repeated: o.repeated });
+      }
+      for (const st of steps) {
+        this.write(st.name, st.state, st.changed);
+        if (st.repeated) continue;
+        const replaced = req.scopes.find((x) => x.name === st.name)?.replaces;
+        if (replaced) this.log(st.name, "settled", replaced.id, req.runId, { actual: replaced.actual, replacedBy: req.id }, at);
+        this.log(st.name, "reserved", req.id, req.runId, { amount: st.reservation.amount }, at);
+      }
+      answer = { kind: "granted", repeated: steps.every((x) => x.repeated), scopes: steps.map((x) => ({ name: x.name, reservation: x.reservation, used: x.used })) };
     });
     return ok(answer);
+  }
+
+  /** Reserves `amount` for reservation `id` in one scope unless it would take any window past its limit. Idempotent by id. */
+  async reserve(req: ReserveRequest): Promise<RpcResult<ReserveAnswer>> {
+    const r = await this.reserveSlices({ id: req.id, runId: req.runId, scopes: [{ name: req.name, amount: req.amount, ...(req.min ? { min: req.min } : {}), ...(req.replaces ? { replaces: req.replaces } : {}), ...(req.extraLimits ? { extraLimits: req.extraLimits } : {}) }] });
+    if (!r.ok) return r;
+    const a = r.value;
+    if (a.kind === "refused") return ok({ kind: "refused", refusal: a.refusal, used: this.totalsRows(req.name, [periodKeys(Date.now()).day])[periodKeys(Date.now()).day] ?? ZERO_TOTALS });
+    if (a.kind === "closed") {
+      const existing = this.reservationRow(req.name, req.id)!;
+      return ok({ kind: "closed", reservation: existing, used: ZERO_TOTALS });
+    }
+    return ok({ kind: "granted", reservation: a.scopes[0].reservation, repeated: a.repeated, used: a.scopes[0].used });
   }
 
   /** Settles reservation `id` at its actual cost (idempotent: a retried settlement never counts twice). */
@@ -199,24 +266,35 @@ export class Budget extends DurableObject<Env> {
     return this.closeReservation({ ...req, actual: { usdMicros: 0, tokens: 0 } }, true);
   }
 
+  /** A run's slice goes back: in each scope settled at `actual` (or released), in one transaction. Idempotent. */
+  async returnSlices(req: { id: string; runId: string; scopes: Array<{ name: string; actual: Amount; release: boolean }> }): Promise<RpcResult<CloseOutcome[]>> {
+    for (const sc of req.scopes) {
+      const c = this.check(sc.name);
+      if (!c.ok) return c;
+    }
+    const at = Date.now();
+    const out: CloseOutcome[] = [];
+    this.ctx.storage.transactionSync(() => {
+      for (const sc of req.scopes) out.push(this.closeInTransaction({ name: sc.name, id: req.id, runId: req.runId, actual: sc.release ? { usdMicros: 0, tokens: 0 } : sc.actual }, sc.release, at));
+    });
+    return ok(out);
+  }
+
   private closeReservation(req: { name: string; id: string; runId: string; actual: Amount }, release: boolean): RpcResult<CloseOutcome> {
     const c = this.check(req.name);
     if (!c.ok) return c;
     let outcome!: CloseOutcome;
     this.ctx.storage.transactionSync(() => {
-      this.remember(req.name);
       outcome = this.closeInTransaction(req, release, Date.now());
     });
     return ok(outcome);
   }
 
   private closeInTransaction(req: { name: string; id: string; runId: string; actual: Amount }, release: boolean, at: number): CloseOutcome {
-    const existing = this.reservationRow(req.id);
-    const periods = existing?.periods ?? periodKeys(at);
-    const step = close(this.view(req.id, [runKey(existing?.runId ?? req.runId), periods.day, periods.month]), { id: req.id, runId: req.runId, actual: req.actual, at, release });
-    this.write(step.state, step.changed);
+    const step = close(this.view(req.name, [req.id], req.runId, at), { id: req.id, runId: req.runId, actual: req.actual, at, release });
+    this.write(req.name, step.state, { reservations: new Set(step.changed.reservation ? [step.changed.reservation] : []), totals: new Set(step.changed.totals) });
     const outcome = step.outcome;
-    if (!outcome.repeated) this.log(outcome.kind, req.id, req.runId, { actual: outcome.reservation.actual, reserved: outcome.reservation.amount, ...(outcome.overrun ? { overrun: outcome.overrun } : {}) }, at);
+    if (!outcome.repeated) this.log(req.name, outcome.kind, req.id, req.runId, { actual: outcome.reservation.actual, reserved: outcome.reservation.amount, ...(outcome.overrun ? { overrun: outcome.overrun } : {}) }, at);
     return outcome;
   }
 
@@ -225,40 +303,41 @@ export class Budget extends DurableObject<Env> {
     const c = this.check(name);
     if (!c.ok) return c;
     const p = periodKeys(at);
-    const t = this.totalsRows([p.day, p.month]);
-    const zero = { reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: 0, tokens: 0 } };
-    const open = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM reservations WHERE state = 'reserved'`).one().n;
-    return ok({ name, ...this.settings(), day: { period: p.day, used: t[p.day] ?? zero }, month: { period: p.month, used: t[p.month] ?? zero }, open });
+    const t = this.totalsRows(name, [p.day, p.month]);
+    const open = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM scope_reservations WHERE name = ? AND state = 'reserved'`, name).one().n;
+    return ok({ name, ...this.settings(name), day: { period: p.day, used: t[p.day] ?? ZERO_TOTALS }, month: { period: p.month, used: t[p.month] ?? ZERO_TOTALS }, open });
   }
 
   /** What one run has reserved and settled in this scope. */
   async runUsage(name: string, runId: string): Promise<RpcResult<Totals>> {
     const c = this.check(name);
     if (!c.ok) return c;
-    const zero = { reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: 0, tokens: 0 } };
-    return ok(this.totalsRows([runKey(runId)])[runKey(runId)] ?? zero);
+    return ok(this.totalsRows(name, [runKey(runId)])[runKey(runId)] ?? ZERO_TOTALS);
   }
 
   /** Replaces the scope's limits and notification targets; returns the previous settings (for the audit entry). */
   async setLimits(name: string, limits: Limits, notify: BreachNotify, by: string): Promise<RpcResult<{ previous: BudgetSettings; current: BudgetSettings }>> {
     const c = this.check(name);
     if (!c.ok) return c;
-    const previous = this.settings();
+    const previous = this.settings(name);
     const at = Date.now();
     const clean = mergeLimits(limits);
     this.ctx.storage.transactionSync(() => {
-      this.remember(name);
-      this.sql.exec(`UPDATE budget_meta SET limits = ?, notify = ?, version = version + 1, updated_at = ?, updated_by = ? WHERE k = 1`, JSON.stringify(clean), JSON.stringify(notify), at, by);
-      this.log("limits_changed", null, null, { by, previous: previous.limits, limits: clean, notify }, at);
+      this.sql.exec(
+        `INSERT INTO scope_settings (name, limits, notify, version, updated_at, updated_by) VALUES (?, ?, ?, 1, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET limits = excluded.limits, notify = excluded.notify, version = version + 1, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+        name, JSON.stringify(clean), JSON.stringify(notify), at, by,
+      );
+      this.log(name, "limits_changed", null, null, { by, previous: previous.limits, limits: clean, notify }, at);
     });
-    return ok({ previous, current: this.settings() });
+    return ok({ previous, current: this.settings(name) });
   }
 
   /** The scope's ledger, newest first (operators and tests). */
   async ledger(name: string, limit = 100): Promise<RpcResult<Array<{ seq: number; at: number; kind: string; reservationId: string | null; runId: string | null; detail: unknown }>>> {
     const c = this.check(name);
     if (!c.ok) return c;
-    const rows = this.sql.exec<{ seq: number; at: number; kind: string; reservation_id: string | null; run_id: string | null; detail: string }>(`SELECT * FROM budget_ledger ORDER BY seq DESC LIMIT ?`, Math.min(Math.max(limit, 1), 10_000)).toArray();
+    const rows = this.sql.exec<{ seq: number; at: number; kind: string; reservation_id: string | null; run_id: string | null; detail: string }>(`SELECT * FROM scope_ledger WHERE name = ? ORDER BY seq DESC LIMIT ?`, name, Math.min(Math.max(limit, 1), 10_000)).toArray();
     return ok(rows.map((r) => ({ seq: r.seq, at: r.at, kind: r.kind, reservationId: r.reservation_id, runId: r.run_id, detail: JSON.parse(r.detail) as unknown })));
   }
 

@@ -1,6 +1,6 @@
 /**
- * The run's side of talking to the shared budgets (imperative shell): ask every scope for a
- * slice at once, return a slice, and prepare a breach notice. Each returns the event the run
+ * The run's side of talking to the shared budgets (imperative shell): ask for the slices of
+ * every scope at once, return a slice, and prepare a breach notice. Each returns the event the run
  * records; nothing here writes to the run's storage.
  */
 import { budgetStub, registryStub } from "../api/stubs.ts";
@@ -22,48 +22,46 @@ export function budgetRetryDelay(unavailable: number): number {
 
 const describe = (unit: "usd" | "tokens", n: number) => (unit === "usd" ? formatUsd(n) : `${n} tokens`);
 
-type ReserveReply = Awaited<ReturnType<ReturnType<typeof budgetStub>["reserve"]>>;
-
 /**
- * Asks every scope of `r` for its slice at once (each also settles the slice it replaces).
- * All granted: `budget.slice_granted`. One refused: `budget.refused` says which budget, what it
- * has used and what the call would have cost (the run then returns what the others granted,
- * through its outbox). One unreachable (and none refused): `budget.unavailable`; a retry is
- * idempotent by slice id, and the run spends nothing meanwhile.
+ * Asks the tenant's Budget object for the slices of every scope of `r` at once (all granted
+ * or none; each also settles the slice it replaces). Granted: `budget.slice_granted`. Refused:
+ * `budget.refused` says which budget, what it has used and what the call would have cost.
+ * Unreachable: `budget.unavailable`; a retry is idempotent by slice id, and the run spends
+ * nothing meanwhile.
  */
 export async function requestSlices(env: Env, runId: string, r: SliceRequest, now: () => number): Promise<NewEvent> {
-  const answers = await Promise.allSettled(r.scopes.map((sc) => budgetStub(env, sc.name).reserve({ name: sc.name, id: r.sliceId, runId, amount: sc.want, min: sc.min, extraLimits: sc.limits, ...(sc.replaces ? { replaces: { id: sc.replaces.sliceId, actual: sc.replaces.actual } } : {}) })));
-  const refusedAt = answers.findIndex((a) => a.status === "fulfilled" && a.value.ok && a.value.value.kind === "refused");
-  if (refusedAt >= 0) {
-    const a = answers[refusedAt] as PromiseFulfilledResult<ReserveReply>;
-    const o = a.value.ok ? a.value.value : null;
-    if (!o || o.kind !== "refused") throw new Error("unreachable");
-    const f = o.refusal;
-    const sc = r.scopes[refusedAt];
-    const windowName = f.window === "run" ? "per-run" : f.window === "day" ? `daily (${f.period.slice(4)} UTC)` : `monthly (${f.period.slice(6)} UTC)`;
-    const reason = `the ${sc.scope} budget ${sc.name} (${windowName}, ${describe(f.unit, f.limit)}) has ${describe(f.unit, f.used)} used or reserved; the next model call could cost up to ${describe(f.unit, f.wouldAdd)}`;
-    return { type: "budget.refused", data: { node: r.node, callId: r.callId, reservationId: r.reservationId, sliceId: r.sliceId, scope: sc.scope, name: sc.name, window: f.window, unit: f.unit, period: f.period, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, reason } };
+  const scopes = r.scopes.map((sc) => ({ name: sc.name, amount: sc.want, min: sc.min, extraLimits: sc.limits, ...(sc.replaces ? { replaces: { id: sc.replaces.sliceId, actual: sc.replaces.actual } } : {}) }));
+  let error: string;
+  try {
+    const res = await budgetStub(env, r.scopes[0].name).reserveSlices({ id: r.sliceId, runId, scopes });
+    if (res.ok && res.value.kind === "refused") {
+      const { name, refusal: f } = res.value;
+      const sc = r.scopes.find((x) => x.name === name)!;
+      const windowName = f.window === "run" ? "per-run" : f.window === "day" ? `daily (${f.period.slice(4)} UTC)` : `monthly (${f.period.slice(6)} UTC)`;
+      const reason = `the ${sc.scope} budget ${sc.name} (${windowName}, ${describe(f.unit, f.limit)}) has ${describe(f.unit, f.used)} used or reserved; the next model call could cost up to ${describe(f.unit, f.wouldAdd)}`;
+      return { type: "budget.refused", data: { node: r.node, callId: r.callId, reservationId: r.reservationId, sliceId: r.sliceId, scope: sc.scope, name: sc.name, window: f.window, unit: f.unit, period: f.period, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, reason } };
+    }
+    if (res.ok && res.value.kind === "granted") {
+      return {
+        type: "budget.slice_granted",
+        data: {
+          sliceId: r.sliceId,
+          scopes: res.value.scopes.map(({ name, reservation, used }) => ({ name, granted: reservation.amount, day: reservation.periods.day, month: reservation.periods.month, used: { usdMicros: used.reserved.usdMicros + used.settled.usdMicros, tokens: used.reserved.tokens + used.settled.tokens } })),
+        },
+      };
+    }
+    error = !res.ok ? `${res.problem.title}: ${res.problem.detail}` : res.value.kind === "closed" ? `slice ${r.sliceId} is already closed in ${res.value.name}` : "unexpected answer";
+  } catch (err) {
+    error = String((err as Error)?.message ?? err);
   }
-  const failed = answers.find((a) => a.status === "rejected" || !a.value.ok || a.value.value.kind !== "granted");
-  if (failed) {
-    const error = failed.status === "rejected" ? String((failed.reason as Error)?.message ?? failed.reason) : !failed.value.ok ? `${failed.value.problem.title}: ${failed.value.problem.detail}` : `slice ${r.sliceId} is already closed`;
-    return { type: "budget.unavailable", data: { sliceId: r.sliceId, error: error.slice(0, 500), attempt: r.unavailable + 1, retryAt: now() + budgetRetryDelay(r.unavailable) } };
-  }
-  const scopes = answers.map((a, i) => {
-    const v = (a as PromiseFulfilledResult<ReserveReply>).value;
-    if (!v.ok || v.value.kind !== "granted") throw new Error("unreachable");
-    const { reservation, used } = v.value;
-    return { name: r.scopes[i].name, granted: reservation.amount, day: reservation.periods.day, month: reservation.periods.month, used: { usdMicros: used.reserved.usdMicros + used.settled.usdMicros, tokens: used.reserved.tokens + used.settled.tokens } };
-  });
-  return { type: "budget.slice_granted", data: { sliceId: r.sliceId, scopes } };
+  return { type: "budget.unavailable", data: { sliceId: r.sliceId, error: error.slice(0, 500), attempt: r.unavailable + 1, retryAt: now() + budgetRetryDelay(r.unavailable) } };
 }
 
-/** Returns a slice to its Budget object (settles it at what the run spent from it, or releases it); throws unless acknowledged (the outbox retries: it is idempotent). */
-export async function returnSlice(env: Env, job: SliceReturnJob): Promise<NewEvent> {
-  const stub = budgetStub(env, job.name);
-  const r = job.release ? await stub.release({ name: job.name, id: job.sliceId, runId: job.runId }) : await stub.settle({ name: job.name, id: job.sliceId, runId: job.runId, actual: job.actual });
-  if (!r.ok) throw new Error(`budget ${job.name}: ${r.problem.detail}`);
-  return { type: "budget.slice_returned", data: { sliceId: job.sliceId, name: job.name, outcome: job.release ? "released" : "settled", actual: job.release ? { usdMicros: 0, tokens: 0 } : job.actual } };
+/** Returns a slice to the tenant's Budget object (each scope settled at what the run spent from it, or released); throws unless acknowledged (the outbox retries: it is idempotent). */
+export async function returnSlice(env: Env, job: SliceReturnJob): Promise<NewEvent[]> {
+  const r = await budgetStub(env, job.scopes[0].name).returnSlices({ id: job.sliceId, runId: job.runId, scopes: job.scopes });
+  if (!r.ok) throw new Error(`budget ${job.scopes[0].name}: ${r.problem.detail}`);
+  return job.scopes.map((sc) => ({ type: "budget.slice_returned", data: { sliceId: job.sliceId, name: sc.name, outcome: sc.release ? "released" : "settled", actual: sc.release ? { usdMicros: 0, tokens: 0 } : sc.actual } }));
 }
 
 /** Who hears of a breach: the tenant budget's `notify` (else the directory's users holding the role budget-owner or admin), and its webhook. */

@@ -118,17 +118,9 @@ export function applyBudgetEvent(s: RunState, e: BudgetEvent): RunState {
       return req && req.sliceId === e.data.sliceId ? withBudget(s, { request: { ...req, unavailable: req.unavailable + 1, retryAt: e.data.retryAt } }) : s;
     }
     case "budget.refused": {
-      // the scopes that answered settled the slices the request replaced; slices they may have granted go back
+      // nothing was granted or settled: the slices the run holds stay its own, and go back as it halts
       const req = b.request;
-      const slices = { ...b.slices };
-      const back: ReturningSlice[] = [];
-      if (req && req.sliceId === e.data.sliceId) {
-        for (const sc of req.scopes) {
-          if (sc.replaces) delete slices[sc.name];
-          if (sc.name !== e.data.name) back.push({ sliceId: req.sliceId, name: sc.name, actual: ZERO });
-        }
-      }
-      return halted(retire(withBudget(s, { slices, request: null }), back), "budget", e.data.reason);
+      return halted(req && req.sliceId === e.data.sliceId ? withBudget(s, { request: null }) : s, "budget", e.data.reason);
     }
     case "budget.slice_returned": {
       const returning = { ...b.returning };

@@ -9,17 +9,21 @@ import type { BreachFacts } from "./breach-notice.ts";
 import type { Amount } from "./money.ts";
 import { newlyReturning } from "./run-budget.ts";
 
-/** A slice going back to the Budget object `name`: settled at `actual`, or released when the run took nothing from it. */
+/** A slice going back to the tenant's Budget object, every scope of it at once: each settled at `actual`, or released when the run took nothing from it. */
 export interface SliceReturnJob {
   sliceId: string;
   runId: string;
-  name: string;
-  actual: Amount;
-  release: boolean;
+  scopes: Array<{ name: string; actual: Amount; release: boolean }>;
 }
 
 export function sliceReturnJobs(prev: RunState, next: RunState): SliceReturnJob[] {
-  return newlyReturning(prev.budget, next.budget).map((r) => ({ sliceId: r.sliceId, runId: next.runId, name: r.name, actual: r.actual, release: r.actual.usdMicros <= 0 && r.actual.tokens <= 0 }));
+  const bySlice = new Map<string, SliceReturnJob>();
+  for (const r of newlyReturning(prev.budget, next.budget)) {
+    let job = bySlice.get(r.sliceId);
+    if (!job) bySlice.set(r.sliceId, (job = { sliceId: r.sliceId, runId: next.runId, scopes: [] }));
+    job.scopes.push({ name: r.name, actual: r.actual, release: r.actual.usdMicros <= 0 && r.actual.tokens <= 0 });
+  }
+  return [...bySlice.values()];
 }
 
 /** The breach an event records, if it halts the run for a budget or a limit. */

@@ -1,8 +1,8 @@
 /**
- * The shared budgets for pure tests: one ledger per Budget object name, answered with the real
- * ledger rules (src/budget/ledger.ts) the way the Budget Durable Object and the run's budget
- * client combine them (settle the replaced slice, then grant between `min` and `want`; a
- * refusal by one scope leaves the others' grants for the run to return). No I/O.
+ * The shared budgets for pure tests: one ledger per budget name, answered with the real ledger
+ * rules (src/budget/ledger.ts) the way the tenant's Budget Durable Object combines them (in
+ * each scope settle the replaced slice, then grant between `min` and `want`; all scopes or
+ * none). No I/O.
  */
 import type { NewEvent } from "../../src/engine/events.ts";
 import { close, reserve, type LedgerState, type Totals } from "../../src/budget/ledger.ts";
@@ -28,35 +28,32 @@ export class BudgetBook {
     return this.ledger(name).totals[key] ?? { reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: 0, tokens: 0 } };
   }
 
+  /** The tenant's Budget object answering a slice request: all scopes granted, or none (nothing written). */
   answer(runId: string, r: SliceRequest, at: number): NewEvent {
-    const answers = r.scopes.map((sc) => {
+    const next = new Map<string, LedgerState>();
+    const granted: Array<{ name: string; amount: { usdMicros: number; tokens: number }; day: string; month: string }> = [];
+    for (const sc of r.scopes) {
       let l = this.ledger(sc.name);
-      if (sc.replaces) l = close(l, { id: sc.replaces.sliceId, runId, actual: sc.replaces.actual, at }).state;
+      if (sc.replaces && !l.reservations[r.sliceId]) l = close(l, { id: sc.replaces.sliceId, runId, actual: sc.replaces.actual, at }).state;
       const step = reserve(l, { id: r.sliceId, runId, amount: sc.want, min: sc.min, at, extraLimits: sc.limits });
-      this.ledgers.set(sc.name, step.state);
-      return { sc, outcome: step.outcome, day: step.state.totals[`day:${new Date(at).toISOString().slice(0, 10)}`] };
-    });
-    const refused = answers.find((a) => a.outcome.kind === "refused");
-    if (refused && refused.outcome.kind === "refused") {
-      const f = refused.outcome.refusal;
-      const sc = refused.sc;
-      return { type: "budget.refused", data: { node: r.node, callId: r.callId, reservationId: r.reservationId, sliceId: r.sliceId, scope: sc.scope, name: sc.name, window: f.window, unit: f.unit, period: f.period, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, reason: `${sc.name} refused` } };
+      const o = step.outcome;
+      if (o.kind === "refused") {
+        const f = o.refusal;
+        return { type: "budget.refused", data: { node: r.node, callId: r.callId, reservationId: r.reservationId, sliceId: r.sliceId, scope: sc.scope, name: sc.name, window: f.window, unit: f.unit, period: f.period, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, reason: `${sc.name} refused` } };
+      }
+      if (o.kind !== "granted") throw new Error(`slice ${r.sliceId} is closed in ${sc.name}`);
+      next.set(sc.name, step.state);
+      granted.push({ name: sc.name, amount: o.reservation.amount, day: o.reservation.periods.day, month: o.reservation.periods.month });
     }
-    return {
-      type: "budget.slice_granted",
-      data: {
-        sliceId: r.sliceId,
-        scopes: answers.map(({ sc, outcome }) => {
-          if (outcome.kind !== "granted") throw new Error(`slice ${r.sliceId} is closed in ${sc.name}`);
-          return { name: sc.name, granted: outcome.reservation.amount, day: outcome.reservation.periods.day, month: outcome.reservation.periods.month, used: { usdMicros: 0, tokens: 0 } };
-        }),
-      },
-    };
+    for (const [name, l] of next) this.ledgers.set(name, l);
+    return { type: "budget.slice_granted", data: { sliceId: r.sliceId, scopes: granted.map((g) => ({ name: g.name, granted: g.amount, day: g.day, month: g.month, used: { usdMicros: 0, tokens: 0 } })) } };
   }
 
-  giveBack(job: SliceReturnJob, at: number): NewEvent {
-    const step = close(this.ledger(job.name), { id: job.sliceId, runId: job.runId, actual: job.actual, at, release: job.release });
-    this.ledgers.set(job.name, step.state);
-    return { type: "budget.slice_returned", data: { sliceId: job.sliceId, name: job.name, outcome: job.release ? "released" : "settled", actual: job.release ? { usdMicros: 0, tokens: 0 } : job.actual } };
+  giveBack(job: SliceReturnJob, at: number): NewEvent[] {
+    return job.scopes.map((sc) => {
+      const step = close(this.ledger(sc.name), { id: job.sliceId, runId: job.runId, actual: sc.actual, at, release: sc.release });
+      this.ledgers.set(sc.name, step.state);
+      return { type: "budget.slice_returned", data: { sliceId: job.sliceId, name: sc.name, outcome: sc.release ? "released" : "settled", actual: sc.release ? { usdMicros: 0, tokens: 0 } : sc.actual } };
+    });
   }
 }

@@ -104,6 +104,19 @@ describe("budget gate", () => {
     expect(replay(h.events).ok).toBe(true);
   });
 
+  it("a refused replacement leaves the run's slices in place; they go back, settled, as it halts", () => {
+    const book = new BudgetBook({ [TENANT]: { day: { usdMicros: 120_000 } } }); // room for one call's worst case (114,000 µ$), not for a second after the first has settled
+    const h = governed({}, threeCalls, book);
+    h.run(completes);
+    expect(h.state.status).toBe("halted");
+    const returned = h.events.filter((e) => e.type === "budget.slice_returned").map((e) => e.data as { name: string; outcome: string; actual: { usdMicros: number } });
+    expect(returned.find((r) => r.name === TENANT)).toMatchObject({ outcome: "settled" });
+    const t = book.totals(TENANT, dayKey(h.clock));
+    expect(t.reserved).toEqual({ usdMicros: 0, tokens: 0 });
+    expect(t.settled.usdMicros).toBe(h.state.budget.spent.usdMicros);
+    expect(replay(h.events).ok).toBe(true);
+  });
+
   it("a slice lends only within the UTC day it was granted in", () => {
     const h = governed({}, threeCalls);
     decideAll(h);
@@ -118,7 +131,7 @@ describe("budget gate", () => {
     expect(last.scopes[0].replaces).toMatchObject({ sliceId: "run_test/slice#1", actual: { usdMicros: 25_000 } });
   });
 
-  it("a refusal halts the run before the call, with the breach to notify, and returns what the other scope granted", () => {
+  it("a refusal halts the run before the call, with the breach to notify; no scope granted anything", () => {
     const book = new BudgetBook({ [WORKFLOW]: { day: { usdMicros: 1_000 } } });
     const h = governed({}, doc, book);
     const before = h.state;
@@ -129,9 +142,9 @@ describe("budget gate", () => {
     expect(h.state.halt).toMatchObject({ cause: "budget" });
     expect(breachFacts(h.state, refused)).toMatchObject({ cause: "budget", which: `${WORKFLOW} day usd` });
     expect(h.events.some((x) => x.type === "llm.started" || x.type === "budget.requested")).toBe(false);
-    // the tenant's grant went back, released
-    expect(h.events.filter((e) => e.type === "budget.slice_returned").map((e) => e.data)).toEqual([{ sliceId: "run_test/slice#1", name: TENANT, outcome: "released", actual: { usdMicros: 0, tokens: 0 } }]);
-    expect(book.totals(TENANT, dayKey(h.clock)).reserved).toEqual({ usdMicros: 0, tokens: 0 });
+    // all or none: the tenant's scope, which had room, granted nothing either
+    expect(h.events.some((e) => e.type === "budget.slice_returned")).toBe(false);
+    expect(book.ledger(TENANT).reservations).toEqual({});
     expect(sliceReturnJobs(before, h.state)).toEqual([]);
     expect(decide(h.state).kind).toBe("idle");
     expect(replay(h.events).ok).toBe(true);

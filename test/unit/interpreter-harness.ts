@@ -66,7 +66,7 @@ export class Harness {
   }
   /** Delivers the slice returns the events since `before` queued (the run's outbox does this after each transaction). */
   returnSlices(before: RunState): void {
-    for (const job of sliceReturnJobs(before, this.state)) this.push(this.budgets.giveBack(job, this.clock));
+    for (const job of sliceReturnJobs(before, this.state)) for (const e of this.budgets.giveBack(job, this.clock)) this.push(e);
   }
   /** Runs until the interpreter waits or idles; fires due timers when `fireTimers`. */
   run(observe: Observer = defaultObserver, opts: { fireTimers?: boolean; maxSteps?: number } = {}): RunState {

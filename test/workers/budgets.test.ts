@@ -6,7 +6,7 @@
  * comes first; settlement is idempotent; an unreachable budget spends nothing until it is back.
  * The only fake is the scripted model provider, which reports usage.
  */
-import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { budgetStub } from "../../src/api/stubs.ts";
 import { tenantBudgetName, workflowBudgetName } from "../../src/budget/budget-scopes.ts";
@@ -189,13 +189,17 @@ describe("budgets: per-run limits and the runaway agent", () => {
 
   it("a per-run cap set through the API halts the run like a policy's", async () => {
     const admin = await tokenFor("bud-runcap", ["admin"]);
-    await publish(admin, runawayFlow("loop-api", 50));
-    // a wait node would be cleaner; here the run is paused right away and capped while paused
+    // the run waits an hour before its agent loop; it is capped while it waits, then the wait is fired
+    const flow = runawayFlow("loop-api", 50);
+    await publish(admin, { ...flow, start: "hold", nodes: { hold: { kind: "wait", for: "1h", next: "loop" }, ...flow.nodes } });
     const run = await startRun(admin, "loop-api", { name: "c" });
-    await api(`/v1/runs/${run.id}/pause`, { method: "POST", token: admin, json: {} });
+    expect((await settle(admin, run.id, ["waiting"])).status).toBe("waiting");
     const put = await api(`/v1/budgets/runs/${run.id}`, { method: "PUT", token: admin, json: { perRun: { tokens: 60 } } });
     expect(put.status).toBe(200);
-    await api(`/v1/runs/${run.id}/resume`, { method: "POST", token: admin, json: {} });
+    await runInDurableObject(runStubFor(run.id), (_instance, state: DurableObjectState) => {
+      state.storage.sql.exec(`UPDATE timers SET due_at = ? WHERE id LIKE 'wait:%'`, Date.now() - 1);
+    });
+    await runDurableObjectAlarm(runStubFor(run.id));
     const final = await settle(admin, run.id);
     expect(final.status).toBe("halted");
     const log = await events(admin, run.id);
