@@ -15,7 +15,7 @@
  *    returns per second, and per model call) against its ~1,000 requests/s ceiling.
  *
  * Writes bench/results/budgets.json and the `## budgets` section of bench/RESULTS.md.
- * Run alone: `node bench/budgets.ts` (Node 22 strips the types); --quick (small counts, writes nothing).
+ * Run alone: `node bench/budgets.ts` (Node 22 strips the types); --quick (small counts, writes nothing), --no-write, --profile (CPU profile of workerd over the runs one at a time).
  */
 import { join } from "node:path";
 import { mintToken } from "../src/auth/tokens.ts";
@@ -24,6 +24,7 @@ import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts"
 import { gitState, pct, sleep } from "./support/stats.ts";
 import { startWorkerWithAudit } from "./support/worker-with-audit.ts";
 import { stopAllWranglerDev } from "./support/wrangler.ts";
+import { openProfiler, summarizeProfile } from "./support/profile.ts";
 
 const root = join(import.meta.dirname, "..");
 const t00 = performance.now();
@@ -205,12 +206,20 @@ async function main(): Promise<void> {
   for (let i = 0; i < 3; i++) await runToEnd(solo, -i); // warm-up
   log(`${SEQUENTIAL} runs one at a time …`);
   const soloIds: string[] = [];
+  const profiler = process.argv.includes("--profile") ? await openProfiler(w.inspectorPort) : null;
   for (let i = 0; i < SEQUENTIAL; i++) {
     const r = await runToEnd(solo, i);
     if (r.status !== "completed") throw new Error(`run ${r.id} ended ${r.status}`);
     soloIds.push(r.id);
   }
-  await sleep(500); // settlements drain through the outbox
+  if (profiler) {
+    const sp = summarizeProfile(await profiler.stop(), 30);
+    console.log(`workerd CPU profile over the runs one at a time: ${sp.totalMs.toFixed(0)} ms sampled, ${sp.idleMs.toFixed(0)} ms idle; ms per run, inclusive:`);
+    for (const [k, v] of sp.inclusive) console.log(`  ${(v / SEQUENTIAL).toFixed(2).padStart(7)}  ${k}`);
+    console.log("  ms per run, self:");
+    for (const [k, v] of sp.self) console.log(`  ${(v / SEQUENTIAL).toFixed(2).padStart(7)}  ${k}`);
+  }
+  await sleep(500); // slice returns drain through the outbox
   const soloTimes = callTimes(await Promise.all(soloIds.map((id) => eventsOf(solo, id))));
   const perRunUsd = soloTimes.settledUsd / SEQUENTIAL;
 
@@ -299,7 +308,9 @@ ${Object.entries(table)
   .map(([k, v]) => `| ${k} | ${v.calls} | ${v.waited_for_slice} | ${v.reserve_p50} | ${v.reserve_p99} | ${v.settle_p50} | ${v.settle_p99} | ${v.reserve_settle_p50} | ${v.reserve_settle_p99} | ${v.reserve_settle_mean} | ${v.slice_round_trip_p50} | ${v.slice_round_trip_p99} |`)
   .join("\n")}
 
-The calls that waited for a slice are each run's first (one in ${CALLS} here); they pay the slice round trip, the others none. The previous design (a reservation and a settlement in both Budget objects per call,
+The calls that waited for a slice are each run's first (one in ${CALLS} here); they pay the slice round trip, the others none, so the p99 is that round trip: one RPC to the tenant's Budget object and
+its durable write, which on this machine's local workerd shares one isolate thread with the run's own start (the API indexing the new run in the registry, the run's first audit shipment) and the
+client's polling. The settlement is a decision written with the call's outcome or the next step, so it costs no round trip. The previous design (a reservation and a settlement in both Budget objects per call,
 the settlement through the run's outbox) measured reserve + settle p50 18 ms / p99 29 ms one run at a time on this machine (2026-11-25, tree 3677bd7).
 
 Shared budget: ${RUNS} runs started at once against a tenant day limit of $${limitUsd} (about 40% of what they would spend): settled $${settledUsd.toFixed(6)}, **overspend $${overspend.toFixed(6)}**;
