@@ -233,6 +233,40 @@ describe("budgets: the ledger object", () => {
     expect(wrong.ok).toBe(false);
   });
 
+  it("grants a run's slices of every scope all or none, answers a repeated ask as the first, and settles a replaced or returned slice once", async () => {
+    const tenant = "bud-slices";
+    const name = tenantBudgetName(tenant);
+    const wf = workflowBudgetName(tenant, "wf");
+    const b = budgetStub(env, name);
+    await b.setLimits(name, { day: { usdMicros: 1_000 } }, {}, "test");
+    const amt = (usdMicros: number) => ({ usdMicros, tokens: 0 });
+    const ask = { id: "run_a/slice#1", runId: "run_a", scopes: [{ name, amount: amt(800), min: amt(200) }, { name: wf, amount: amt(800), min: amt(200) }] };
+    const first = await b.reserveSlices(ask);
+    // the tenant's window is tight: a quarter of what it has left; the workflow's has no limit: all of it
+    expect(first.ok && first.value.kind === "granted" && first.value.scopes.map((x) => x.reservation.amount.usdMicros)).toEqual([250, 800]);
+    // the run died before it recorded the answer: asked again with the same id, granted once
+    const again = await b.reserveSlices(ask);
+    expect(again.ok && again.value.kind === "granted" && again.value.repeated && again.value.scopes.map((x) => x.reservation.amount.usdMicros)).toEqual([250, 800]);
+    expect((await usage(name)).day.used.reserved.usdMicros).toBe(250);
+    // all or none: another run's ask that the tenant cannot take leaves the workflow scope untouched
+    const other = await b.reserveSlices({ id: "run_b/slice#1", runId: "run_b", scopes: [{ name: wf, amount: amt(100), min: amt(100) }, { name, amount: amt(900), min: amt(900) }] });
+    expect(other.ok && other.value).toMatchObject({ kind: "refused", name, refusal: { window: "day", used: 250, wouldAdd: 900 } });
+    expect((await usage(wf)).open).toBe(1);
+    // the next slice of run_a replaces its first in the tenant scope: the first settles at what it lent (100) in the same transaction
+    const next = await b.reserveSlices({ id: "run_a/slice#2", runId: "run_a", scopes: [{ name, amount: amt(800), min: amt(200), replaces: { id: "run_a/slice#1", actual: amt(100) } }] });
+    expect(next.ok && next.value.kind === "granted" && next.value.scopes[0].reservation.amount.usdMicros).toBe(225); // (1,000 - 100) / 4
+    // returned twice (an outbox redelivery): counted once
+    for (let i = 0; i < 2; i++) {
+      const r = await b.returnSlices({ id: "run_a/slice#2", runId: "run_a", scopes: [{ name, actual: amt(50), release: false }] });
+      expect(r.ok).toBe(true);
+    }
+    const u = await usage(name);
+    expect(u.day.used).toEqual({ reserved: amt(0), settled: amt(150) });
+    expect(u.open).toBe(0);
+    const ledger = await b.ledger(name);
+    expect(ledger.ok && ledger.value.map((l) => l.kind)).toEqual(["settled", "reserved", "settled", "refused", "reserved", "limits_changed"]);
+  });
+
   it("an unreachable budget fails closed: the run spends nothing, retries with backoff, and proceeds once it is back", async () => {
     const tenant = "bud-down";
     const admin = await tokenFor(tenant, ["admin"]);
