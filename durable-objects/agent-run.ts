@@ -35,6 +35,8 @@ import type { OpenReservation, SliceRequest } from "../src/budget/run-budget.ts"
 import type { Cap } from "../src/budget/budget-limits.ts";
 
 const LEASE_MS = 30_000;
+/** after a request that lets the run continue, the alarm takes over if the work has not started by then */
+const KICK_FALLBACK_MS = 1_000;
 const POLICY_CACHE_MS = 1_000;
 /** Policy sets read from the registries, shared by the runs of this isolate for a second. */
 const policyCache = new Map<string, { at: number; entries: LoadedPolicy["entries"]; loaded: Map<string, LoadedPolicy> }>();
@@ -320,13 +322,15 @@ export class AgentRun extends DurableObject<Env> {
   // ---------- the loop ----------
 
   /**
-   * Work resumes from the alarm, after the request that caused it has been answered: the
-   * answer only ever reports what is durable (a decision, a resume), and the work that follows
-   * runs in its own turn.
+   * Work resumes as soon as what the request recorded (a decision, a resume) is durable, in
+   * the background like after a start: the request's answer only ever reports what is durable,
+   * and the work that follows runs after it. If this instance dies first, the lease timer
+   * brings the work back from the alarm a moment later.
    */
   private kick(): void {
-    this.store.setTimer(LEASE, Date.now(), "lease");
+    this.store.setTimer(LEASE, Date.now() + KICK_FALLBACK_MS, "lease");
     this.armAlarm();
+    this.ctx.waitUntil(this.ctx.storage.sync().then(() => this.drive()));
   }
 
   async alarm(): Promise<void> {
