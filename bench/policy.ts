@@ -16,7 +16,8 @@ import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import { celContext, decidePolicy, toolGuardOf, type Effect, type PolicyAction, type PolicyEntry, type PolicyFacts, type PolicyRequest } from "../src/policy/policy-decision.ts";
 import { parsePolicy, type Policy, type PolicyLevel } from "../src/policy/policy-schema.ts";
 import { hostAllowed, matchesAny } from "../src/policy/glob.ts";
-import { compileExpression } from "../src/engine/expression.ts";
+import { compileExpressionParts, specialize } from "../src/engine/expression.ts";
+import { constantOf } from "../src/engine/cel-compiler.ts";
 
 const quick = process.argv.includes("--quick");
 const scale = quick ? 0.4 : 1;
@@ -382,8 +383,29 @@ const naiveAgree = outcomes.filter((o) => o.naive === o.warden).length;
 const cedarAgree = outcomes.filter((o) => o.cedar === o.wardenSubset && o.cedarUnprepared === o.cedar).length;
 const disagreements = outcomes.filter((o) => o.naive !== o.warden || o.cedar !== o.wardenSubset || o.cedarUnprepared !== o.cedar);
 const effectCount = (k: "warden" | "cedar") => Object.fromEntries((["allow", "require_approval", "deny"] as Effect[]).map((e) => [e, outcomes.filter((o) => o[k] === e).length]));
-// how much rule work each request does in Warden: rules past the `on` filter and the tool guard, and how many matched
-const evaluated = cases.map((c) => entries.reduce((n, e) => n + e.policy.rules.filter((r) => (!r.on || r.on.includes(c.req.action)) && (toolGuardOf(r.when) === null || toolGuardOf(r.when) === c.req.tool)).length, 0));
+// how much rule work each request does in Warden: the rules past the `on` filter and the tool guard, less those that are
+// false whatever the rest of the context (decidePolicy drops them when it specializes a policy's rules to the request's
+// action and tool), each run as decidePolicy runs it (the specialized closure, the interpreter when it cannot answer)
+const reachedRules = (c: Case) => entries.flatMap((e) => e.policy.rules.filter((r) => (!r.on || r.on.includes(c.req.action)) && (toolGuardOf(r.when) === null || toolGuardOf(r.when) === c.req.tool)));
+const toEvaluate = cases.map((c) =>
+  reachedRules(c).flatMap((r) => {
+    const parts = compileExpressionParts(r.when);
+    const fast = specialize(parts, { "call.kind": c.req.action, "call.tool": c.req.tool ?? "" });
+    if (fast && constantOf(fast)?.value === false) return [];
+    return [
+      (ctx: Record<string, unknown>): unknown => {
+        if (!fast) return parts.interpret(ctx);
+        try {
+          return fast(ctx);
+        } catch {
+          return parts.interpret(ctx);
+        }
+      },
+    ];
+  }),
+);
+const evaluated = toEvaluate.map((xs) => xs.length);
+const reachedCount = cases.map((c) => reachedRules(c).length);
 const matched = cases.map((c) => decidePolicy(entries, c.req, c.facts).rules.length);
 
 // ---------------------------------------------------------------------------------------------
@@ -462,8 +484,7 @@ const runs = {
   cedarUnprepared: { lat: latency(cedarDecideUnprepared, S(300), S(10_000), 2500 * scale), tp: throughputBoth(cedarDecideUnprepared, 1500 * scale) },
 };
 // Where Warden's time goes (means from untimed loops): building the CEL context, then evaluating exactly the
-// compiled rules decidePolicy evaluates for each request (same compile cache), against the whole decision.
-const toEvaluate = cases.map((c) => entries.flatMap((e) => e.policy.rules.filter((r) => (!r.on || r.on.includes(c.req.action)) && (toolGuardOf(r.when) === null || toolGuardOf(r.when) === c.req.tool)).map((r) => compileExpression(r.when))));
+// rules decidePolicy evaluates for each request, as it runs them (`toEvaluate` above), against the whole decision.
 const ctxOnly = (c: Case) => (celContext(c.req, c.facts).call as object) === null ? 0 : 1;
 const ctxAndCel = (c: Case, k: number) => {
   const ctx = celContext(c.req, c.facts);
@@ -514,9 +535,9 @@ const R = { warden: row(runs.warden), wardenSubset: row(runs.wardenSubset), naiv
 // ---------------------------------------------------------------------------------------------
 
 const nCedarPolicies = Object.keys(cedarPolicies).length;
-const metrics0 = { meanEvaluated: +(evaluated.reduce((a, b) => a + b, 0) / evaluated.length).toFixed(1) };
+const metrics0 = { meanEvaluated: +(evaluated.reduce((a, b) => a + b, 0) / evaluated.length).toFixed(1), meanReached: +(reachedCount.reduce((a, b) => a + b, 0) / reachedCount.length).toFixed(1) };
 console.log(`policy decision: 100 CEL rules (25 per level) + tool/model/egress lists and limits; ${cases.length} requests cycled; Node ${process.version}, Cedar ${cedar.getCedarVersion()}${quick ? ", --quick" : ""}`);
-console.log(`Warden evaluates ${Math.min(...evaluated)}-${Math.max(...evaluated)} rules per request after the 'on' filter and tool guard (mean ${(evaluated.reduce((a, b) => a + b, 0) / evaluated.length).toFixed(1)}); ${Math.min(...matched)}-${Math.max(...matched)} match`);
+console.log(`Warden evaluates ${Math.min(...evaluated)}-${Math.max(...evaluated)} rules per request (mean ${(evaluated.reduce((a, b) => a + b, 0) / evaluated.length).toFixed(1)}) of the ${Math.min(...reachedCount)}-${Math.max(...reachedCount)} past the 'on' filter and tool guard (mean ${(reachedCount.reduce((a, b) => a + b, 0) / reachedCount.length).toFixed(1)}; the others are false for the request's tool whatever else it holds); ${Math.min(...matched)}-${Math.max(...matched)} match`);
 console.log(`Cedar: ${allRules.length - leftOut.length}/100 rules expressible; left out ${leftOut.length}: ${[...new Set(leftOut.map((r) => r.why))].map((w) => `${w} (${leftOut.filter((r) => r.why === w).length})`).join(", ")}; ${nCedarPolicies} Cedar policies in all (1 base permit, ${nCedarPolicies - 1 - (allRules.length - leftOut.length)} for lists/limits)`);
 console.log(`agreement: naive CEL = Warden on ${naiveAgree}/${cases.length} requests; Cedar = Warden(expressible subset) on ${cedarAgree}/${cases.length} (allow/require_approval/deny)`);
 console.log(`effects (Warden, full set): ${JSON.stringify(effectCount("warden"))}; (Cedar, subset): ${JSON.stringify(effectCount("cedar"))}`);
@@ -534,7 +555,7 @@ console.log(`p50: naive CEL / Warden = ${ratio(R.naive.p50, R.warden.p50)}x; Ced
 console.log(`decisions/s: Warden / naive CEL = ${ratio(R.warden.perS, R.naive.perS)}x; Warden / Cedar = ${ratio(R.warden.perS, R.cedar.perS)}x`);
 const share = (x: number) => Math.round((100 * x) / breakdown.decision) || "<1";
 const bd = { context: share(breakdown.context), cel: share(breakdown.contextAndCel - breakdown.context), noRules: share(breakdown.noRules), loop: share(breakdown.decision - breakdown.contextAndCel - breakdown.noRules), total: us(breakdown.decision * 1000) };
-console.log(`shares of Warden's mean decision (${bd.total} µs CPU in the interleaved slices): celContext ${bd.context}% + cel-js evaluating the ${metrics0.meanEvaluated} rules reached ${bd.cel}% + decidePolicy with the same documents but no rules (lists, limits, verdicts, merge) ${bd.noRules}% + the rest (rule loop around the evaluations, rule ids, approvers) ${bd.loop}%`);
+console.log(`shares of Warden's mean decision (${bd.total} µs CPU in the interleaved slices): celContext ${bd.context}% + evaluating the ${metrics0.meanEvaluated} rules it runs (compiled closures, cel-js where they cannot answer) ${bd.cel}% + decidePolicy with the same documents but no rules (lists, limits, verdicts, merge) ${bd.noRules}% + the rest (rule loop around the evaluations, rule ids, approvers) ${bd.loop}%`);
 console.log(`per-request p50 grows by ${fit.perRule.toFixed(3)} µs per rule evaluated (least-squares slope over the ${cases.length} requests; intercept ${fit.fixed.toFixed(2)} µs)`);
 console.log(`noise control: a fixed arithmetic loop (no allocation) sized to Warden's p50, timed the same way: p50 ${us(pct(noise, 50))} µs, p99 ${us(pct(noise, 99))} µs (p99/p50 ${(pct(noise, 99) / pct(noise, 50)).toFixed(1)}); load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} on ${cpus().length} CPUs`);
 const slow = cases.map((c, k) => ({ request: c.label, "rules evaluated": evaluated[k], "Warden p50 µs": us(pct(runs.warden.lat.byCase[k], 50)), "Warden p99 µs": us(pct(runs.warden.lat.byCase[k], 99)), "Cedar p50 µs": us(pct(runs.cedar.lat.byCase[k], 50)) }));
@@ -563,6 +584,7 @@ const metrics = {
   "policy.decision.p999_us": R.warden.p999,
   "policy.rules": allRules.length,
   "policy.rules_evaluated_per_request.mean": metrics0.meanEvaluated,
+  "policy.rules_reached_per_request.mean": metrics0.meanReached,
   "policy.share_pct.cel_context": bd.context,
   "policy.share_pct.cel_evaluation": bd.cel,
   "policy.share_pct.lists_limits_merge_no_rules": bd.noRules,
@@ -597,7 +619,7 @@ const section = `## policy
 four policy documents (global, tenant, workflow, node) with 25 CEL rules each — amount thresholds (\`double(call.args.amount) > 10000.0\`),
 region and currency rules, weekend and after-hours rules, regex and \`size()\` rules, per-run budgets over \`counts\`/\`cost\`, allow rules — plus tool allow/deny
 globs, a model allowlist, an egress allowlist and limits. ${cases.length} requests (payments, refunds, mail, SQL, CRM, exports, shell, LLM calls, egress, memory writes)
-are cycled so that rules match, are skipped by their tool guard, or evaluate to false (Warden evaluates ${Math.min(...evaluated)}–${Math.max(...evaluated)} rules per request, mean ${metrics["policy.rules_evaluated_per_request.mean"]}).
+are cycled so that rules match, are skipped by their tool guard, or evaluate to false (Warden evaluates ${Math.min(...evaluated)}–${Math.max(...evaluated)} rules per request, mean ${metrics["policy.rules_evaluated_per_request.mean"]}, of the mean ${metrics["policy.rules_reached_per_request.mean"]} its \`on\` filter and tool guard reach: a rule that is false for the request's tool whatever else the request holds is dropped when the policy's rules are specialized to that tool, once).
 
 | | p50 µs | p99 µs | decisions/s (CPU) | decisions/s (wall) |
 | --- | --- | --- | --- | --- |
@@ -610,8 +632,8 @@ are cycled so that rules match, are skipped by their tool guard, or evaluate to 
 p50: naive CEL is **${ratio(R.naive.p50, R.warden.p50)}×** Warden; Cedar (preparsed) is **${ratio(R.cedar.p50, R.warden.p50)}×** Warden on the full set and ${ratio(R.cedar.p50, R.wardenSubset.p50)}× Warden on the same subset.
 Agreement on allow / require_approval / deny: naive CEL = Warden on ${naiveAgree}/${cases.length} requests; Cedar = Warden (subset) on ${cedarAgree}/${cases.length}.
 Cedar could not express ${leftOut.length} of the 100 rules: ${[...new Set(leftOut.map((r) => r.why))].map((w) => `${w} (${leftOut.filter((r) => r.why === w).length})`).join(", ")}; the Cedar set is those ${allRules.length - leftOut.length} rules plus ${nCedarPolicies - 1 - (allRules.length - leftOut.length)} policies for the lists and limits and one base \`permit\` (${nCedarPolicies} policies).
-Where Warden's time goes (shares of the mean decision, from untimed loops): building the CEL context ${bd.context}%, cel-js evaluating the
-${metrics0.meanEvaluated} rules per request that pass the \`on\` filter and tool guard ${bd.cel}%, \`decidePolicy\` on the same documents with no rules (lists, limits,
+Where Warden's time goes (shares of the mean decision, from untimed loops): building the CEL context ${bd.context}%, evaluating the
+${metrics0.meanEvaluated} rules per request it runs (closures compiled from the CEL and specialized to the request's action and tool, cel-js's interpreter where they cannot answer) ${bd.cel}%, \`decidePolicy\` on the same documents with no rules (lists, limits,
 verdict objects, reason strings, two \`combine\` passes) ${bd.noRules}%, and the rest (the loop over the 100 rules around the evaluations, rule ids, approvers) ${bd.loop}%. Per request, p50 grows by ${fit.perRule.toFixed(3)} µs per rule evaluated (least-squares slope, intercept ${fit.fixed.toFixed(2)} µs);
 the slowest requests are the ones that reach the most rules (the four slowest and the two fastest of the mix):
 

@@ -4,7 +4,7 @@
  * CEL doubles; integer literals compare with them as CEL's heterogeneous comparison allows.
  */
 import { parse } from "@marcbachmann/cel-js";
-import { compileCel } from "./cel-compiler.ts";
+import { compileCel, compileCelProgram, type KnownValues } from "./cel-compiler.ts";
 
 type Compiled = (context: Record<string, unknown>) => unknown;
 const cache = new Map<string, Compiled>();
@@ -13,12 +13,59 @@ const cache = new Map<string, Compiled>();
 export interface ExpressionParts {
   fast: Compiled | null;
   interpret: Compiled;
+  /** The type-checked AST the closures were compiled from (null when cel-js rejects the expression statically), for `specialize`. */
+  ast: unknown;
+  /** Every variable path the expression reads, with its prefixes (`call`, `call.tool`), for `specialize`. */
+  paths: ReadonlySet<string>;
 }
+
+/** The dotted paths (`a`, `a.b`, `a.b.c`) an AST reads, each with its prefixes. */
+function pathsOf(ast: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(ast)) for (const x of ast) pathsOf(x, out);
+  else if (ast && typeof ast === "object" && "op" in ast) {
+    const n = ast as { op: unknown; args: unknown };
+    const dotted = (x: { op: unknown; args: unknown }): string | null => {
+      if (x.op === "id" && typeof x.args === "string") return x.args;
+      if (x.op !== "." || !Array.isArray(x.args)) return null;
+      const [obj, key] = x.args as [{ op: unknown; args: unknown }, unknown];
+      const base = obj && typeof obj === "object" ? dotted(obj) : null;
+      return base === null || typeof key !== "string" ? null : `${base}.${key}`;
+    };
+    const d = dotted(n);
+    if (d !== null) out.add(d);
+    pathsOf(n.args, out);
+  }
+  return out;
+}
+
+/** A second parse of the same source, type-checked (checking annotates the AST, so the interpreter's own program is left as parsed); null when cel-js rejects it. */
+function checkedProgram(source: string): ReturnType<typeof parse> | null {
+  try {
+    const program = parse(source);
+    return program.check().valid ? program : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Closures for an expression that will only be run against contexts with the given `known`
+ * values (e.g. `call.tool`), with what depends only on them folded; null outside the subset. A
+ * closure that throws means "ask `interpret`", as for `fast`.
+ */
+export function specialize(p: ExpressionParts, known: KnownValues): Compiled | null {
+  if (p.ast === null) return null;
+  // nothing to fold: the shared closures are the same closures (no copy per caller)
+  if (!Object.keys(known).some((k) => p.paths.has(k))) return p.fast;
+  return compileCel(p.ast, known);
+}
+
 const parts = new Map<string, ExpressionParts>();
 
 /** cel-js's checked program, run by closures for the common subset (cel-compiler.ts) and by its interpreter otherwise. */
-function fastPath(program: ReturnType<typeof parse>): Compiled {
-  const fast = compileCel((program as unknown as { ast: unknown }).ast);
+function fastPath(program: ReturnType<typeof parse>, source: string): Compiled {
+  const checked = checkedProgram(source);
+  const fast = checked && compileCelProgram(checked);
   if (!fast) return program;
   return (ctx) => {
     try {
@@ -42,7 +89,8 @@ export function compileExpressionParts(source: string): ExpressionParts {
     } catch (err) {
       throw new ExpressionError(`invalid CEL expression: ${(err as Error).message}`);
     }
-    p = { fast: compileCel((program as unknown as { ast: unknown }).ast), interpret: program };
+    const checked = checkedProgram(source);
+    p = { fast: checked && compileCelProgram(checked), interpret: program, ast: checked ? checked.ast : null, paths: pathsOf(program.ast) };
     if (parts.size > 5_000) parts.clear();
     parts.set(source, p);
   }
@@ -55,7 +103,7 @@ export function compileExpression(source: string): Compiled {
   let compiled = cache.get(source);
   if (!compiled) {
     try {
-      compiled = fastPath(parse(source));
+      compiled = fastPath(parse(source), source);
     } catch (err) {
       throw new ExpressionError(`invalid CEL expression: ${(err as Error).message}`);
     }

@@ -14,7 +14,8 @@
  *  4. `shadow` levels are judged too; what the decision would have been with them enforced is
  *     recorded as `shadow` when it differs, and never changes the decision.
  */
-import { compileExpressionParts, type ExpressionParts } from "../engine/expression.ts";
+import { constantOf } from "../engine/cel-compiler.ts";
+import { compileExpressionParts, specialize, type ExpressionParts } from "../engine/expression.ts";
 import { anyMatches, hostAllowed, matchesAny } from "./glob.ts";
 import type { Approvers, Policy, PolicyLevel, PolicyRule } from "./policy-schema.ts";
 
@@ -88,7 +89,32 @@ interface CompiledPolicy {
   /** rules not guarded on a tool, by the action they apply to (a rule's `on` is applied here, once) */
   unguarded: Record<PolicyAction, CompiledRule[]>;
   byTool: Map<string, CompiledRule[]>;
+  /** by action, then tool (undefined: none): what a request with that action and tool meets at this level (see `plan`) */
+  plans: Map<string, Map<string | undefined, Plan>>;
+  /** plans made so far, at most MAX_PLANS */
+  planCount: number;
 }
+
+/** What a request with a given action and tool meets at one level, worked out once. */
+interface Plan {
+  /** the rules it reaches, in order, specialized to the action and tool */
+  steps: RuleStep[];
+  /** a tool call: the first `tools.deny` pattern matching the tool (null: none) */
+  toolDenied: string | null;
+  /** a tool call: a `tools.allow` list is present and no pattern matches the tool */
+  toolNotAllowed: boolean;
+}
+
+/** One rule as a request with a given action and tool reaches it. */
+interface RuleStep {
+  rule: PolicyRule;
+  /** closures with `call.kind` and `call.tool` folded in (null: interpreter only); throwing means "ask `interpret`" */
+  fast: ((ctx: Record<string, unknown>) => unknown) | null;
+  interpret: (ctx: Record<string, unknown>) => unknown;
+}
+
+/** Plans kept per policy: one per (action, tool) seen, so a policy's memory is bounded whatever tool names arrive. */
+const MAX_PLANS = 512;
 
 const ACTIONS: readonly PolicyAction[] = ["tool", "llm", "egress", "memory.write", "memory.read"];
 
@@ -105,7 +131,7 @@ function compiled(p: Policy): CompiledPolicy {
   if (own) return own;
   let c = compiledPolicies.get(p);
   if (!c) {
-    c = { unguarded: { tool: [], llm: [], egress: [], "memory.write": [], "memory.read": [] }, byTool: new Map() };
+    c = { unguarded: { tool: [], llm: [], egress: [], "memory.write": [], "memory.read": [] }, byTool: new Map(), plans: new Map(), planCount: 0 };
     for (const rule of p.rules) {
       const r: CompiledRule = { rule, run: compileExpressionParts(rule.when), toolGuard: toolGuardOf(rule.when) };
       if (r.toolGuard === null) {
@@ -132,6 +158,67 @@ function add(t: LevelTally, effect: Effect, reason: string, rule?: string, appro
   else if (effect === "require_approval") (t.approvalReasons ??= []).push(reason);
   if (rule) v.rules.push(rule);
   if (approvers && (!v.approvers || approvers.quorum > v.approvers.quorum)) v.approvers = approvers;
+}
+
+/**
+ * What a request with this action and tool meets at a level: the tool lists' verdicts, and the
+ * rules it reaches — the action's unguarded rules, then those guarded on the tool whose `on` admits
+ * the action, the order `evaluateRules` walks them in — with each rule's closures specialized to
+ * the context's `call.kind` and `call.tool` (celContext sets both from the request). A rule that is
+ * false whatever the rest of the context is dropped: it could neither match nor fail. Null once the
+ * policy has MAX_PLANS plans: such a request is judged unplanned.
+ */
+function plan(p: Policy, c: CompiledPolicy, action: PolicyAction, tool: string | undefined): Plan | null {
+  let byTool = c.plans.get(action);
+  const known = byTool?.get(tool);
+  if (known) return known;
+  if (c.planCount >= MAX_PLANS) return null; // rather than compile per decision
+  const reached = tool === undefined ? c.unguarded[action] : [...c.unguarded[action], ...(c.byTool.get(tool) ?? NONE).filter((r) => !r.rule.on || r.rule.on.includes(action))];
+  const values = { "call.kind": action, "call.tool": tool ?? "" };
+  const steps: RuleStep[] = [];
+  for (const r of reached) {
+    const fast = specialize(r.run, values);
+    if (fast && constantOf(fast)?.value === false) continue;
+    steps.push({ rule: r.rule, fast, interpret: r.run.interpret });
+  }
+  const isTool = action === "tool" && tool !== undefined;
+  const made: Plan = {
+    steps,
+    toolDenied: isTool && p.tools?.deny.length && anyMatches(tool, p.tools.deny) ? matchesAny(tool, p.tools.deny) : null,
+    toolNotAllowed: isTool && p.tools?.allow !== undefined && !anyMatches(tool, p.tools.allow),
+  };
+  if (!byTool) c.plans.set(action, (byTool = new Map()));
+  byTool.set(tool, made);
+  c.planCount++;
+  return made;
+}
+
+function evaluateSteps(steps: RuleStep[], ctx: Record<string, unknown>, t: LevelTally): void {
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    let hit: unknown;
+    try {
+      const fast = s.fast;
+      if (fast === null) hit = s.interpret(ctx);
+      else {
+        try {
+          hit = fast(ctx);
+        } catch {
+          hit = s.interpret(ctx); // the interpreter gives the authoritative result or error
+        }
+      }
+    } catch (err) {
+      const rule = s.rule;
+      // a rule that cannot be evaluated for this call (e.g. a missing field) does not match,
+      // unless it is a deny rule: then it fails closed
+      if (rule.effect === "deny") add(t, "deny", `rule "${rule.id}" could not be evaluated (${(err as Error).message.split("\n")[0]}); denied to be safe`, rule.id);
+      continue;
+    }
+    if (hit === true) {
+      const rule = s.rule;
+      add(t, rule.effect, rule.reason, rule.id, rule.approvers);
+    }
+  }
 }
 
 function evaluateRules(rules: CompiledRule[], req: PolicyRequest, ctxOf: () => Record<string, unknown>, t: LevelTally, checkOn: boolean): void {
@@ -181,10 +268,14 @@ function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx:
   const v: LevelVerdict = { level: e.level, mode: p.mode, effect: "allow", rules: [], reasons: NO_REASONS };
   const t: LevelTally = { v, denyReasons: null, approvalReasons: null };
   const at = AT[e.level];
-  if (req.action === "tool" && req.tool !== undefined) {
-    const denied = p.tools?.deny.length && anyMatches(req.tool, p.tools.deny) ? matchesAny(req.tool, p.tools.deny) : null;
-    if (denied) add(t, "deny", `tool "${req.tool}" is denied by ${at} (pattern ${denied})`);
-    if (p.tools?.allow && !anyMatches(req.tool, p.tools.allow)) add(t, "deny", `tool "${req.tool}" is not in the tool allowlist of ${at}`);
+  const isTool = req.action === "tool" && req.tool !== undefined;
+  const c = isTool || p.rules.length ? compiled(p) : null;
+  const pl = c && plan(p, c, req.action, req.tool);
+  if (isTool) {
+    const tool = req.tool as string;
+    const denied = pl ? pl.toolDenied : p.tools?.deny.length && anyMatches(tool, p.tools.deny) ? matchesAny(tool, p.tools.deny) : null;
+    if (denied) add(t, "deny", `tool "${tool}" is denied by ${at} (pattern ${denied})`);
+    if (pl ? pl.toolNotAllowed : p.tools?.allow && !anyMatches(tool, p.tools.allow)) add(t, "deny", `tool "${tool}" is not in the tool allowlist of ${at}`);
     if (p.limits.maxToolCalls !== undefined && facts.counts.toolCalls >= p.limits.maxToolCalls) add(t, "deny", `${at} allows at most ${p.limits.maxToolCalls} tool calls per run`);
   }
   if (req.action === "egress" && req.host !== undefined && p.egress?.allow && !hostAllowed(req.host, p.egress.allow)) {
@@ -197,10 +288,13 @@ function judgeLevel(e: PolicyEntry, req: PolicyRequest, facts: PolicyFacts, ctx:
   }
   if (p.limits.maxCostUsdPerRun !== undefined && (req.action === "llm" || req.action === "tool") && facts.costUsd >= p.limits.maxCostUsdPerRun) add(t, "deny", `the run has spent $${facts.costUsd.toFixed(4)}; ${at} allows $${p.limits.maxCostUsdPerRun} per run`);
   if (p.limits.maxSteps !== undefined && facts.counts.steps > p.limits.maxSteps) add(t, "deny", `${at} allows at most ${p.limits.maxSteps} steps per run`);
-  if (p.rules.length) {
-    const c = compiled(p);
-    evaluateRules(c.unguarded[req.action], req, ctx, t, false);
-    if (req.tool !== undefined) evaluateRules(c.byTool.get(req.tool) ?? NONE, req, ctx, t, true);
+  if (c && p.rules.length) {
+    if (pl) {
+      if (pl.steps.length) evaluateSteps(pl.steps, ctx(), t);
+    } else {
+      evaluateRules(c.unguarded[req.action], req, ctx, t, false);
+      if (req.tool !== undefined) evaluateRules(c.byTool.get(req.tool) ?? NONE, req, ctx, t, true);
+    }
   }
   // the level's reasons are those of its deciding effect (a deny does not cite approval rules)
   v.reasons = (v.effect === "deny" ? t.denyReasons : v.effect === "require_approval" ? t.approvalReasons : null) ?? NO_REASONS;
