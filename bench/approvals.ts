@@ -37,6 +37,8 @@ import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts"
 import { openProfiler, summarizeProfile, type CdpProfile } from "./support/profile.ts";
 import { cpuSnapshot, freePort, gitState, median, pct, r2, r3, sleep, wranglerProcesses } from "./support/stats.ts";
 import { startWranglerDev, stopAllWranglerDev, type WranglerDev } from "./support/wrangler.ts";
+import { auditVars } from "./support/worker-with-audit.ts";
+import { startSqld, type Sqld } from "../test/support/sqld.ts";
 
 const root = join(import.meta.dirname, "..");
 const t00 = performance.now();
@@ -131,6 +133,7 @@ async function waitForMails(n: number, deadlineMs: number): Promise<void> {
 // ---------- the API ----------
 
 let dev: WranglerDev | null = null;
+let sqld: Sqld | null = null;
 let side: Server | null = null;
 let base = "";
 let adminH: Record<string, string> = {};
@@ -138,6 +141,8 @@ let approverH: Record<string, string> = {};
 
 async function cleanup(): Promise<void> {
   await stopAllWranglerDev();
+  await sqld?.dispose();
+  sqld = null;
   side?.close();
   side?.closeAllConnections();
 }
@@ -419,7 +424,8 @@ async function main() {
     root,
     port,
     inspectorPort,
-    vars: { WARDEN_JWT_SECRET: secret, EMAIL_TRANSPORT: "http", EMAIL_HTTP_URL: `${sideSrv.url}/mail`, PUBLIC_URL: base },
+    // the audit trail goes to a sqld of its own, as in every deployment (without one, every object would retry its shipments on its alarm)
+    vars: { WARDEN_JWT_SECRET: secret, EMAIL_TRANSPORT: "http", EMAIL_HTTP_URL: `${sideSrv.url}/mail`, PUBLIC_URL: base, ...(await auditVars((sqld = await startSqld()), "approvals-bench")) },
   });
   adminH = { authorization: `Bearer ${await mintToken({ sub: "starter", tenant: TENANT, roles: ["admin"] }, secret)}`, "content-type": "application/json" };
   approverH = { authorization: `Bearer ${await mintToken({ sub: APPROVER, tenant: TENANT, roles: ["approver"] }, secret)}`, "content-type": "application/json" };

@@ -14,12 +14,17 @@ export interface WorkerWithAudit {
   inspectorPort: number;
 }
 
+/** The Worker vars that send its audit trail to `sqld`, sealed with a fresh signing key. */
+export async function auditVars(sqld: Sqld, kid: string): Promise<Record<string, string>> {
+  return { AUDIT_DB_URL: sqld.url, AUDIT_SIGNING_KEY: await generateSigningKeySecret(kid) };
+}
+
 /** Starts both (the caller's cleanup stops them: stopAllWranglerDev, sqld.dispose). `sqld` may be one already running. */
 export async function startWorkerWithAudit(root: string, kid: string, sqld?: Sqld): Promise<WorkerWithAudit> {
   const db = sqld ?? (await startSqld());
   const port = await freePort();
   const inspectorPort = await freePort();
   const secret = randomBytes(24).toString("hex");
-  const dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, AUDIT_DB_URL: db.url, AUDIT_SIGNING_KEY: await generateSigningKeySecret(kid) } });
+  const dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, ...(await auditVars(db, kid)) } });
   return { dev, sqld: db, secret, inspectorPort };
 }
