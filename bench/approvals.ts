@@ -4,8 +4,11 @@
  *
  *  - Resume latency: the time from sending `POST /v1/approvals/:id/decision` (bench clock) to
  *    the moment the local tool server receives that run's next side effect, the `ping` tool call
- *    of the node after the approval. 1,000 runs wait at once; they are decided 50 in flight,
- *    then a separate 100 one at a time.
+ *    of the node after the approval. 1,000 runs wait at once. 50 more are decided one at a time;
+ *    then 400 of the 1,000 are decided open loop at 20 decisions/s (each sent on schedule, whether
+ *    or not the earlier ones were answered: the latency the target is about, below saturation),
+ *    and the other 600 with 50 in flight and no pause (saturation: the capacity, in decisions/s,
+ *    and the queueing it causes).
  *  - Baseline in the same invocation: the same measurement for a plain operator resume,
  *    `POST /v1/runs/:id/resume` of a run paused on a `wait` node whose timer has already
  *    fired, so that the next thing it does is the same `ping` call. Both paths end in the
@@ -53,6 +56,10 @@ const BASELINE = QUICK ? 100 : 300; // paused runs resumed CONCURRENCY in flight
 const SEQUENTIAL = QUICK ? 10 : 50; // extra runs of each kind decided / resumed one at a time
 const TRIVIAL = QUICK ? 50 : 100; // completed start → end runs: the storage floor of a run object
 const CONCURRENCY = 50;
+/** decisions (and baseline resumes) sent at a fixed rate, whatever the answers: the latency the target is about, below saturation */
+const OPEN_RATE = 20;
+const OPEN_APPROVALS = QUICK ? 40 : 400; // of the PENDING runs; the rest are decided CONCURRENCY in flight (capacity)
+const OPEN_BASELINE = QUICK ? 40 : 120; // of the BASELINE runs
 const WAIT_FOR = "20s"; // the baseline's wait node; the timer fires while the run is paused (a pause under load can take seconds)
 const EVICT_WAIT_MS = 45_000; // at most this long for workerd to evict the idle pending objects, after the baseline's setup
 const EVENT_SAMPLE = QUICK ? 50 : 300; // logs exported (per kind, at 50 in flight) for the event-clock view
@@ -389,6 +396,20 @@ async function resumeAll(items: Array<{ id: string; send: () => Promise<Response
   return { results, elapsedMs };
 }
 
+/** Open loop: the i-th request is sent at i / ratePerS seconds, whether or not the earlier ones have been answered (no coordinated omission). */
+async function resumeAtRate(items: Array<{ id: string; send: () => Promise<Response> }>, ratePerS: number): Promise<{ results: Resume[]; elapsedMs: number }> {
+  const results: Resume[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    items.map(async (x, i) => {
+      const wait = t0 + (i * 1000) / ratePerS - performance.now();
+      if (wait > 0) await sleep(wait);
+      results.push(await timeResume(x.id, x.send));
+    }),
+  );
+  return { results, elapsedMs: performance.now() - t0 };
+}
+
 /** The run's own clock: from the resuming event (`approval.decided` / `run.resumed`) to the `node.started` of `after`. */
 function eventClock(lines: string[], from: string): { gapMs: number; bytes: Record<string, number> } {
   const evs = lines.map((l) => JSON.parse(l) as Ev);
@@ -536,14 +557,20 @@ async function main() {
   const procs = wranglerProcesses(dev.child.pid!);
   const prof = PROFILE ? await openProfiler(inspectorPort) : null;
   let cpu0 = cpuSnapshot(procs);
-  const loadA = await resumeAll(pending.map((id) => ({ id, send: decide(approvalOf(id)) })), CONCURRENCY);
+  log(`open loop: ${OPEN_APPROVALS} decisions, then ${OPEN_BASELINE} resumes, sent at ${OPEN_RATE}/s …`);
+  const openA = await resumeAtRate(pending.slice(0, OPEN_APPROVALS).map((id) => ({ id, send: decide(approvalOf(id)) })), OPEN_RATE);
+  const openB = await resumeAtRate(baseLoad.slice(0, OPEN_BASELINE).map((id) => ({ id, send: resume(id) })), OPEN_RATE);
+  const satA = pending.slice(OPEN_APPROVALS);
+  const satB = baseLoad.slice(OPEN_BASELINE);
+  log(`saturation: ${satA.length} decisions, then ${satB.length} resumes, ${CONCURRENCY} in flight …`);
+  const loadA = await resumeAll(satA.map((id) => ({ id, send: decide(approvalOf(id)) })), CONCURRENCY);
   let cpu1 = cpuSnapshot(procs);
   const profile: CdpProfile | null = prof ? await prof.stop() : null;
-  const cpuA = new Map([...cpu1].map(([k, v]) => [k, (v - (cpu0.get(k) ?? 0)) / PENDING]));
+  const cpuA = new Map([...cpu1].map(([k, v]) => [k, (v - (cpu0.get(k) ?? 0)) / satA.length]));
   cpu0 = cpuSnapshot(procs);
-  const loadB = await resumeAll(baseLoad.map((id) => ({ id, send: resume(id) })), CONCURRENCY);
+  const loadB = await resumeAll(satB.map((id) => ({ id, send: resume(id) })), CONCURRENCY);
   cpu1 = cpuSnapshot(procs);
-  const cpuB = new Map([...cpu1].map(([k, v]) => [k, (v - (cpu0.get(k) ?? 0)) / BASELINE]));
+  const cpuB = new Map([...cpu1].map(([k, v]) => [k, (v - (cpu0.get(k) ?? 0)) / satB.length]));
 
   // 5. every run completes, exactly one ping each
   log("checking that every run completed with exactly one ping, exporting the logs …");
@@ -557,8 +584,8 @@ async function main() {
   const expectedPings = 10 + PENDING + SEQUENTIAL + BASELINE + SEQUENTIAL; // warm-up included
   t = performance.now();
   // the event-clock view from a sample of the logs (exporting all of them takes longer than the rest)
-  const clockSampleA = pending.slice(0, EVENT_SAMPLE);
-  const clockSampleB = baseLoad.slice(0, EVENT_SAMPLE);
+  const clockSampleA = satA.slice(0, EVENT_SAMPLE);
+  const clockSampleB = satB.slice(0, EVENT_SAMPLE);
   const logsA = await exportAll([...clockSampleA, ...seqApprovals]);
   const logsB = await exportAll([...clockSampleB, ...baseSeq]);
   const exportMs = performance.now() - t;
@@ -585,21 +612,30 @@ async function main() {
   const pendingEventsEach = sum(Object.values(pendingEventBytes).map((v) => median(v)));
   const per = (b: TableBreakdown & { n: number }, k: "pages" | "payload") => Object.fromEntries(Object.entries(b[k]).map(([name, v]) => [name, Math.round(v / b.n)]));
   const m: Record<string, number> = {
-    "approvals.resume.p50_ms": r3(pct(tot(loadA.results), 50)),
-    "approvals.resume.p99_ms": r3(pct(tot(loadA.results), 99)),
+    "approvals.resume.p50_ms": r3(pct(tot(openA.results), 50)),
+    "approvals.resume.p99_ms": r3(pct(tot(openA.results), 99)),
     "approvals.pending.bytes_each": Math.round(idle.bytes / idle.objects),
     "approvals.pending.bytes_each_while_open": Math.round(pend.bytes / pend.objects),
     "approvals.pending.objects_still_open_when_measured_idle": evictions[evictions.length - 1].open,
     "approvals.pending.seconds_until_all_evicted": firstAllEvicted ? firstAllEvicted.s : NaN,
-    "approvals.resume.max_ms": r3(Math.max(...tot(loadA.results))),
+    "approvals.resume.max_ms": r3(Math.max(...tot(openA.results))),
+    "approvals.resume.rate_per_s": OPEN_RATE,
+    "approvals.resume.decisions": openA.results.length,
+    "approvals.decision_answer_open.p50_ms": r3(pct(ans(openA.results), 50)),
+    "approvals.decision_answer_open.p99_ms": r3(pct(ans(openA.results), 99)),
+    "approvals.resume_saturated.p50_ms": r3(pct(tot(loadA.results), 50)),
+    "approvals.resume_saturated.p99_ms": r3(pct(tot(loadA.results), 99)),
+    "approvals.resume_saturated.max_ms": r3(Math.max(...tot(loadA.results))),
+    "baseline_resume.resume.p50_ms": r3(pct(tot(openB.results), 50)),
+    "baseline_resume.resume.p99_ms": r3(pct(tot(openB.results), 99)),
     "approvals.resume_sequential.p50_ms": r3(pct(tot(seqA.results), 50)),
     "approvals.resume_sequential.p99_ms": r3(pct(tot(seqA.results), 99)),
     "approvals.decision_answer.p50_ms": r3(pct(ans(loadA.results), 50)),
     "approvals.decision_answer.p99_ms": r3(pct(ans(loadA.results), 99)),
-    "approvals.decisions_per_s": r2(PENDING / (loadA.elapsedMs / 1000)),
-    "baseline_resume.resume.p50_ms": r3(pct(tot(loadB.results), 50)),
-    "baseline_resume.resume.p99_ms": r3(pct(tot(loadB.results), 99)),
-    "baseline_resume.resume.max_ms": r3(Math.max(...tot(loadB.results))),
+    "approvals.decisions_per_s": r2(satA.length / (loadA.elapsedMs / 1000)),
+    "baseline_resume.resume_saturated.p50_ms": r3(pct(tot(loadB.results), 50)),
+    "baseline_resume.resume_saturated.p99_ms": r3(pct(tot(loadB.results), 99)),
+    "baseline_resume.resume_saturated.max_ms": r3(Math.max(...tot(loadB.results))),
     "baseline_resume.resume_sequential.p50_ms": r3(pct(tot(seqB.results), 50)),
     "baseline_resume.resume_sequential.p99_ms": r3(pct(tot(seqB.results), 99)),
     "approvals.decision_answer_sequential.p50_ms": r3(pct(ans(seqA.results), 50)),
@@ -608,9 +644,9 @@ async function main() {
     "baseline_resume.resume_event_clock_sequential.p50_ms": pct(clockB.slice(clockSampleB.length).map((c) => c.gapMs), 50),
     "baseline_resume.answer.p50_ms": r3(pct(ans(loadB.results), 50)),
     "baseline_resume.answer.p99_ms": r3(pct(ans(loadB.results), 99)),
-    "baseline_resume.resumes_per_s": r2(BASELINE / (loadB.elapsedMs / 1000)),
-    "approvals_vs_baseline.resume_p50_ratio": r2(pct(tot(loadA.results), 50) / pct(tot(loadB.results), 50)),
-    "approvals_vs_baseline.resume_p99_ratio": r2(pct(tot(loadA.results), 99) / pct(tot(loadB.results), 99)),
+    "baseline_resume.resumes_per_s": r2(satB.length / (loadB.elapsedMs / 1000)),
+    "approvals_vs_baseline.resume_p50_ratio": r2(pct(tot(openA.results), 50) / pct(tot(openB.results), 50)),
+    "approvals_vs_baseline.resume_p99_ratio": r2(pct(tot(openA.results), 99) / pct(tot(openB.results), 99)),
     "approvals.resume_event_clock.p50_ms": pct(clockALoad, 50),
     "approvals.resume_event_clock.p99_ms": pct(clockALoad, 99),
     "baseline_resume.resume_event_clock.p50_ms": pct(clockBLoad, 50),
@@ -656,9 +692,13 @@ async function main() {
   const target = m["approvals.resume.p99_ms"] <= 100;
 
   const table = {
-    "p50 ms, sent → next side effect (50 in flight)": { approval: m["approvals.resume.p50_ms"], "resume baseline": m["baseline_resume.resume.p50_ms"] },
-    "p99 ms, sent → next side effect (50 in flight)": { approval: m["approvals.resume.p99_ms"], "resume baseline": m["baseline_resume.resume.p99_ms"] },
-    "max ms (50 in flight)": { approval: m["approvals.resume.max_ms"], "resume baseline": m["baseline_resume.resume.max_ms"] },
+    [`p50 ms, sent → next side effect (${OPEN_RATE}/s, open loop)`]: { approval: m["approvals.resume.p50_ms"], "resume baseline": m["baseline_resume.resume.p50_ms"] },
+    [`p99 ms, sent → next side effect (${OPEN_RATE}/s, open loop)`]: { approval: m["approvals.resume.p99_ms"], "resume baseline": m["baseline_resume.resume.p99_ms"] },
+    [`max ms (${OPEN_RATE}/s)`]: { approval: m["approvals.resume.max_ms"], "resume baseline": NaN },
+    [`p50 ms, sent → HTTP answer (${OPEN_RATE}/s)`]: { approval: m["approvals.decision_answer_open.p50_ms"], "resume baseline": NaN },
+    "p50 ms, sent → next side effect (50 in flight)": { approval: m["approvals.resume_saturated.p50_ms"], "resume baseline": m["baseline_resume.resume_saturated.p50_ms"] },
+    "p99 ms, sent → next side effect (50 in flight)": { approval: m["approvals.resume_saturated.p99_ms"], "resume baseline": m["baseline_resume.resume_saturated.p99_ms"] },
+    "max ms (50 in flight)": { approval: m["approvals.resume_saturated.max_ms"], "resume baseline": m["baseline_resume.resume_saturated.max_ms"] },
     "p50 ms, one at a time": { approval: m["approvals.resume_sequential.p50_ms"], "resume baseline": m["baseline_resume.resume_sequential.p50_ms"] },
     "p99 ms, one at a time": { approval: m["approvals.resume_sequential.p99_ms"], "resume baseline": m["baseline_resume.resume_sequential.p99_ms"] },
     "p50 ms, sent → HTTP answer (one at a time)": { approval: m["approvals.decision_answer_sequential.p50_ms"], "resume baseline": m["baseline_resume.answer_sequential.p50_ms"] },
@@ -732,22 +772,24 @@ function writeResultsSection(
   const section = `## approvals
 
 \`node bench/approvals.ts\` (${x.date.slice(0, 10)}, tree ${x.tree}, ${x.seconds.toFixed(0)} s, 2-core noisy machine): ${PENDING} runs parked on an \`approval\` node at once in local workerd
-(\`wrangler dev --persist-to\`, one Durable Object per run), then decided through \`POST /v1/approvals/:id/decision\` with ${CONCURRENCY} decisions in flight, plus ${SEQUENTIAL} more decided one at a time.
+(\`wrangler dev --persist-to\`, one Durable Object per run, the audit trail shipped to a sqld of its own), then decided through \`POST /v1/approvals/:id/decision\`: ${SEQUENTIAL} more one at a time, then ${OPEN_APPROVALS} of the ${PENDING}
+**open loop at ${OPEN_RATE} decisions/s** (each sent on its schedule whether or not the earlier ones were answered, so a slow answer cannot hide the ones queued behind it) and the other ${PENDING - OPEN_APPROVALS} with ${CONCURRENCY} in flight and no pause
+(saturation: it measures capacity and the queueing it causes, not the latency a person deciding sees).
 Workflow: \`review\` (approval, role \`reviewer\`, quorum 1) → \`after\` (an http tool \`ping\` to a local server on 127.0.0.1) → \`done\`. Runs are started by \`starter\` (admin) and approved by \`${APPROVER}\` (approver; separation of duties on).
 Emails go to a local HTTP sink (\`EMAIL_TRANSPORT=http\`): ${m["approvals.emails"]} for ${PENDING + SEQUENTIAL} approvals.
 
 **Resume latency** = from sending the decision to the tool server receiving that run's \`ping\` (the run's next side effect), both on the bench's clock.
-**Baseline**, same invocation, same counts and concurrency: \`POST /v1/runs/:id/resume\` of a run paused on a \`wait ${WAIT_FOR}\` node whose timer already fired while it was paused, so its next side effect is the same \`ping\`.
-Both requests end in the same way inside the run's object (append an event, set the lease timer to now, return; the alarm then drives the run), so the difference is what the approval path adds:
-a directory lookup in the tenant's registry before the run's object is called, the eligibility check, \`approval.decided\` and, on the alarm, \`approval.resolved\` + \`node.completed\` and an inbox-index update through the outbox. (The resume request, for its part, delivers the run's index update before answering.)
+**Baseline**, same invocation, same load models (${OPEN_BASELINE} open loop, ${BASELINE - OPEN_BASELINE} at ${CONCURRENCY} in flight, ${SEQUENTIAL} one at a time): \`POST /v1/runs/:id/resume\` of a run paused on a \`wait ${WAIT_FOR}\` node whose timer already fired while it was paused, so its next side effect is the same \`ping\`.
+Both requests end in the same way inside the run's object (append an event, return; once it is durable the run continues in the background), so the difference is what the approval path adds:
+a directory lookup in the tenant's registry before the run's object is called, the eligibility check, \`approval.decided\` and then \`approval.resolved\` + \`node.completed\` and an inbox-index update through the outbox. (The resume request, for its part, delivers the run's index update before answering.)
 
 ${mdTable(table)}
 
-Approval / baseline: p50 ${m["approvals_vs_baseline.resume_p50_ratio"]}×, p99 ${m["approvals_vs_baseline.resume_p99_ratio"]}×. Target resume p99 ≤ 100 ms in local workerd: ${x.target ? "**met**" : "**missed**"} (${m["approvals.resume.p99_ms"]} ms).
-Where the time goes: at ${CONCURRENCY} in flight the latency is queueing. Decisions complete at ${m["approvals.decisions_per_s"]}/s, so by Little's law each spends ${CONCURRENCY} / ${m["approvals.decisions_per_s"]} s = ${Math.round((CONCURRENCY / m["approvals.decisions_per_s"]) * 1000)} ms in the system, which is the p50 above; the HTTP answer alone already takes p50 ${m["approvals.decision_answer.p50_ms"]} ms.
+Approval / baseline (open loop): p50 ${m["approvals_vs_baseline.resume_p50_ratio"]}×, p99 ${m["approvals_vs_baseline.resume_p99_ratio"]}×. Target resume p99 ≤ 100 ms in local workerd, at ${OPEN_RATE} decisions/s (${Math.round((100 * OPEN_RATE) / m["approvals.decisions_per_s"])}% of the capacity measured below): ${x.target ? "**met**" : "**missed**"} (${m["approvals.resume.p99_ms"]} ms over ${m["approvals.resume.decisions"]} decisions).
+At saturation (${CONCURRENCY} in flight) the latency is queueing. Decisions complete at ${m["approvals.decisions_per_s"]}/s, so by Little's law each spends ${CONCURRENCY} / ${m["approvals.decisions_per_s"]} s = ${Math.round((CONCURRENCY / m["approvals.decisions_per_s"]) * 1000)} ms in the system, which is the saturated p50 above (${m["approvals.resume_saturated.p50_ms"]} ms); the HTTP answer alone already takes p50 ${m["approvals.decision_answer.p50_ms"]} ms.
 Each decision costs ${m["approvals.worker_cpu_ms_per_decision"]} ms of CPU in the workerd that runs the Worker and every Durable Object on one isolate thread (the plain resume ${m["baseline_resume.worker_cpu_ms_per_resume"]} ms), and ${m["approvals.total_cpu_ms_per_decision"]} ms across all processes (wrangler's proxy workerd, wrangler, the bench client) on a 2-core machine that other work shared during the run.
-One at a time the same path takes p50 ${m["approvals.resume_sequential.p50_ms"]} ms (the HTTP answer ${m["approvals.decision_answer_sequential.p50_ms"]} ms of it, the rest the alarm turn and the outbound fetch), well inside the target; the one-at-a-time p99 is a handful of slow outliers in ${SEQUENTIAL} samples on a noisy machine.
-A p99 of 100 ms with ${CONCURRENCY} decisions in flight would need about ${Math.round(CONCURRENCY / 0.1)} decisions/s, i.e. roughly ${r2(1000 / (CONCURRENCY / 0.1))} ms of isolate CPU per decision instead of ${m["approvals.worker_cpu_ms_per_decision"]}: the cost is the request path (auth, the directory lookup in the tenant's registry, the run's transaction) and the resumed turn (\`approval.resolved\` + \`node.completed\` + \`tool.started\`, the fetch, \`tool.completed\`, the end, and the outbox's index updates to the one TenantRegistry), not the approval wait itself.
+One at a time the same path takes p50 ${m["approvals.resume_sequential.p50_ms"]} ms (the HTTP answer ${m["approvals.decision_answer_sequential.p50_ms"]} ms of it; the run continues while the answer travels back).
+A p99 of 100 ms with ${CONCURRENCY} decisions always in flight would need about ${Math.round(CONCURRENCY / 0.1)} decisions/s, i.e. roughly ${r2(1000 / (CONCURRENCY / 0.1))} ms of isolate CPU per decision instead of ${m["approvals.worker_cpu_ms_per_decision"]}: the cost is the request path (auth, the directory lookup in the tenant's registry, the run's transaction) and the resumed turn (\`approval.resolved\` + \`node.completed\` + \`tool.started\`, the fetch, \`tool.completed\`, the end, and the outbox's index updates to the one TenantRegistry), not the approval wait itself.
 
 The event-clock rows (from ${EVENT_SAMPLE} exported logs of each kind at ${CONCURRENCY} in flight, and all the one-at-a-time ones) are the run's own view (\`approval.decided\` / \`run.resumed\` \`at\` → the next \`node.started\` \`at\`); workerd's clock only advances across I/O, and both events are written in the same request and alarm as what surrounds them, so it mostly shows the gap between the request's turn and the alarm's turn, in whole milliseconds; it cannot see the HTTP hops before the object or the outbound fetch after it.
 
