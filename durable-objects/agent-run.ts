@@ -32,6 +32,7 @@ import { prepareBreachNotice, requestSlices, returnSlice } from "../src/budget/b
 import { breachFacts, sliceReturnJobs, type SliceReturnJob } from "../src/budget/settlement.ts";
 import type { BreachFacts } from "../src/budget/breach-notice.ts";
 import type { OpenReservation, SliceRequest } from "../src/budget/run-budget.ts";
+import type { Slice } from "../src/budget/slices.ts";
 import type { Cap } from "../src/budget/budget-limits.ts";
 
 const LEASE_MS = 30_000;
@@ -525,11 +526,11 @@ export class AgentRun extends DurableObject<Env> {
     return ok(summarize(this.state!));
   }
 
-  /** The run's spend, its own cap and its open reservations. */
-  async budget(tenant: string): Promise<RpcResult<{ spent: RunState["budget"]["spent"]; cap: Cap | null; open: OpenReservation[]; status: string; halt: RunState["halt"] | null }>> {
+  /** The run's spend, its own cap, its open reservations and the slices of the shared budgets it holds. */
+  async budget(tenant: string): Promise<RpcResult<{ spent: RunState["budget"]["spent"]; cap: Cap | null; open: OpenReservation[]; slices: Slice[]; status: string; halt: RunState["halt"] | null }>> {
     const s = this.state;
     if (!s || s.tenant !== tenant) return fail(404, "Not Found", "no such run");
-    return ok({ spent: s.budget.spent, cap: s.budget.cap, open: Object.values(s.budget.open), status: s.status, halt: s.halt ?? null });
+    return ok({ spent: s.budget.spent, cap: s.budget.cap, open: Object.values(s.budget.open), slices: Object.values(s.budget.slices), status: s.status, halt: s.halt ?? null });
   }
 
   /** A slice return the outbox delivers: acknowledged by its Budget object, then recorded with the outbox row's acknowledgement. */

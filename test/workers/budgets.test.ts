@@ -182,9 +182,12 @@ describe("budgets: per-run limits and the runaway agent", () => {
     expect(calls).toBe((reached.data.used as number) / 20_000);
     expect(calls).toBeGreaterThanOrEqual(3);
     expect(calls).toBeLessThan(50);
-    const b = (await (await api(`/v1/budgets/runs/${run.id}`, { token: admin })).json()) as { spent: { usd: number }; halt: { cause: string } };
+    const b = (await (await api(`/v1/budgets/runs/${run.id}`, { token: admin })).json()) as { spent: { usd: number }; halt: { cause: string }; slices: unknown[]; openReservations: unknown[] };
     expect(b.spent.usd).toBeLessThanOrEqual(0.5);
     expect(b.halt.cause).toBe("budget");
+    // a halted run holds nothing: its slices went back to the tenant's Budget object
+    expect(b.slices).toEqual([]);
+    expect(b.openReservations).toEqual([]);
   });
 
   it("a per-run cap set through the API halts the run like a policy's", async () => {

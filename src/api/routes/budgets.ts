@@ -104,6 +104,7 @@ budgetRoutes.get("/runs/:runId", readers, async (c) => {
     limits: b.cap ? { perRun: { ...(b.cap.usdMicros !== undefined ? { usd: usd(b.cap.usdMicros) } : {}), ...(b.cap.tokens !== undefined ? { tokens: b.cap.tokens } : {}) } } : {},
     spent: amountView(b.spent),
     openReservations: b.open.map((o) => ({ reservationId: o.reservationId, callId: o.callId, status: o.status, worstCase: amountView(o.estimate), settling: o.closing ? { release: o.closing.release, actual: amountView(o.closing.actual) } : null })),
+    slices: b.slices.map((sl) => ({ sliceId: sl.sliceId, budget: sl.name, granted: amountView(sl.granted), used: amountView(sl.used), day: sl.day.slice(4) })),
   });
 });
 
