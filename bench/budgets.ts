@@ -120,6 +120,9 @@ interface CallTimes {
   roundTrip: number[];
   settledUsd: number;
   refused: number;
+  /** `budget.deferred` answers (no room yet: the run waited and asked again), and the runs that waited and then completed */
+  deferred: number;
+  waitedThenCompleted: number;
   /** requests the tenant's Budget object served: slices (granted or refused) and slice returns */
   tenantRequests: number;
   firstAt: number;
@@ -128,9 +131,12 @@ interface CallTimes {
 
 /** Reservation and settlement times of every model call in `log`. */
 function callTimes(logs: Ev[][]): CallTimes {
-  const out: CallTimes = { reserve: [], settle: [], both: [], waited: 0, roundTrip: [], settledUsd: 0, refused: 0, tenantRequests: 0, firstAt: Infinity, lastAt: 0 };
+  const out: CallTimes = { reserve: [], settle: [], both: [], waited: 0, roundTrip: [], settledUsd: 0, refused: 0, deferred: 0, waitedThenCompleted: 0, tenantRequests: 0, firstAt: Infinity, lastAt: 0 };
   const tenantScope = (name: unknown) => String(name).startsWith("tenant:");
   for (const events of logs) {
+    const deferredHere = events.filter((e) => e.type === "budget.deferred").length;
+    out.deferred += deferredHere;
+    if (deferredHere && events.some((e) => e.type === "run.completed")) out.waitedThenCompleted += 1;
     const gateAt = new Map<string, number>(); // reservation id → when the gate first looked at the call
     const sliceAt = new Map<string, number>(); // slice id → requested at
     const waited = new Set<string>();
@@ -147,6 +153,7 @@ function callTimes(logs: Ev[][]): CallTimes {
         sliceAt.set(String(d.sliceId), at);
         out.firstAt = Math.min(out.firstAt, at);
       }
+      if (e.type === "budget.deferred" && tenantScope(d.name)) out.tenantRequests += 1;
       if (e.type === "budget.slice_granted" || e.type === "budget.refused") {
         const began = sliceAt.get(String(d.sliceId));
         if (began !== undefined) out.roundTrip.push(at - began);
@@ -261,7 +268,7 @@ async function main(): Promise<void> {
   console.log(`\nbudgets benchmark (${tree}); ms per model call from the runs' event clocks`);
   console.table(table);
   const callsShared = sharedTimes.both.length + sharedTimes.refused;
-  console.log(`shared budget: limit $${limitUsd}, settled $${settledUsd.toFixed(6)}, overspend $${overspend.toFixed(6)}; runs ${JSON.stringify(statuses)}; ${sharedTimes.refused} refusals; tenant Budget object served ${sharedTimes.tenantRequests} requests (slices and returns) for ${callsShared} model calls in ${spanS.toFixed(1)} s = ${tenantRps.toFixed(0)} requests/s (wall ${wallS.toFixed(1)} s)`);
+  console.log(`shared budget: limit $${limitUsd}, settled $${settledUsd.toFixed(6)}, overspend $${overspend.toFixed(6)}; runs ${JSON.stringify(statuses)}; ${sharedTimes.refused} refusals; ${sharedTimes.deferred} deferrals, ${sharedTimes.waitedThenCompleted} runs waited then completed; tenant Budget object served ${sharedTimes.tenantRequests} requests (slices and returns) for ${callsShared} model calls in ${spanS.toFixed(1)} s = ${tenantRps.toFixed(0)} requests/s (wall ${wallS.toFixed(1)} s)`);
 
   const m: Record<string, number> = {
     "budget.reserve_settle.p50_ms": pct(soloTimes.both, 50),
@@ -282,6 +289,8 @@ async function main(): Promise<void> {
     "budget.shared.runs_completed": statuses.completed ?? 0,
     "budget.shared.runs_halted": statuses.halted ?? 0,
     "budget.shared.refusals": sharedTimes.refused,
+    "budget.shared.deferrals": sharedTimes.deferred,
+    "budget.shared.runs_waited_then_completed": sharedTimes.waitedThenCompleted,
     "budget.shared.tenant_object_requests_per_s": Math.round(tenantRps),
     "budget.shared.tenant_object_requests_per_call": +(sharedTimes.tenantRequests / Math.max(callsShared, 1)).toFixed(2),
     "budget.calls_measured": soloTimes.both.length + sharedTimes.both.length,
@@ -314,7 +323,7 @@ client's polling. The settlement is a decision written with the call's outcome o
 the settlement through the run's outbox) measured reserve + settle p50 18 ms / p99 29 ms one run at a time on this machine (2026-11-25, tree 3677bd7).
 
 Shared budget: ${RUNS} runs started at once against a tenant day limit of $${limitUsd} (about 40% of what they would spend): settled $${settledUsd.toFixed(6)}, **overspend $${overspend.toFixed(6)}**;
-runs ${JSON.stringify(statuses)}, ${sharedTimes.refused} calls refused before they ran. The tenant's Budget object served ${sharedTimes.tenantRequests} requests (slices granted or refused, slices returned) for ${callsShared} model calls
+runs ${JSON.stringify(statuses)}, ${sharedTimes.refused} calls refused before they ran; ${sharedTimes.deferred} times a run found the room held by other runs' slices and waited (\`budget.deferred\`), and ${sharedTimes.waitedThenCompleted} runs that waited went on to complete. The tenant's Budget object served ${sharedTimes.tenantRequests} requests (slices granted or refused, slices returned) for ${callsShared} model calls
 (${m["budget.shared.tenant_object_requests_per_call"]} per call; per-call reservation would take 2) in ${spanS.toFixed(1)} s, about **${Math.round(tenantRps)} requests/s**.
 The ceiling: a Durable Object serves on the order of 1,000 requests/s. With a reservation and a settlement per call, one tenant budget would top out near 500 model calls/s; with slices of 4 calls it takes
 2 requests per run (a slice and its return) for up to 4 calls, so about 2,000 model calls/s, and more with more calls per slice. When the budget is nearly used up, slices shrink to a quarter of what is left

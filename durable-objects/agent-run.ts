@@ -493,7 +493,7 @@ export class AgentRun extends DurableObject<Env> {
     const s1 = apply(s0, asked);
     const answer = { seq: s1.seq + 1, type: outcome.type, at: Math.max(Date.now(), s1.lastAt), data: outcome.data } as RunEvent;
     this.commit(s0, [asked, answer], apply(s1, answer));
-    if (outcome.type !== "budget.unavailable") return true;
+    if (outcome.type !== "budget.unavailable" && outcome.type !== "budget.deferred") return true;
     this.store.setTimer(LEASE, outcome.data.retryAt, "lease");
     return false;
   }
@@ -503,7 +503,7 @@ export class AgentRun extends DurableObject<Env> {
     const outcome = await requestSlices(this.env, this.state!.runId, r, () => Date.now());
     if (this.stopped || !this.state || this.state.terminal) return false;
     this.append([outcome]);
-    if (outcome.type !== "budget.unavailable") return true;
+    if (outcome.type !== "budget.unavailable" && outcome.type !== "budget.deferred") return true;
     this.store.setTimer(LEASE, outcome.data.retryAt, "lease");
     return false;
   }

@@ -60,6 +60,8 @@ export interface SliceAsk {
   /** the scope's current slice of the same run, settled at `actual` in the same transaction */
   replaces?: { id: string; actual: Amount };
   extraLimits?: Limits;
+  /** answer `busy` rather than `refused` when only money other slices hold (not yet spent) stands in the way */
+  wait?: boolean;
 }
 
 export type SlicesAnswer =
@@ -67,6 +69,8 @@ export type SlicesAnswer =
   | { kind: "granted"; repeated: boolean; scopes: Array<{ name: string; reservation: Reservation; used: Totals }> }
   /** a scope refused: nothing was written for any of them */
   | { kind: "refused"; name: string; refusal: Refusal }
+  /** a scope has no room now, but would once slices other runs hold go back: nothing was written; ask again later */
+  | { kind: "busy"; name: string; refusal: Refusal }
   /** the slice id was already settled or released in `name`: a new slice needs a new id */
   | { kind: "closed"; name: string };
 
@@ -216,7 +220,7 @@ export class Budget extends DurableObject<Env> {
           if (c.changed.reservation) changed.reservations.add(c.changed.reservation);
           for (const k of c.changed.totals) changed.totals.add(k);
         }
-        const r = reserve(state, { id: req.id, runId: req.runId, amount: sc.amount, at, ...(sc.min ? { min: sc.min } : {}), ...(sc.extraLimits ? { extraLimits: sc.extraLimits } : {}) });
+        const r = reserve(state, { id: req.id, runId: req.runId, amount: sc.amount, at, ...(sc.min ? { min: sc.min } : {}), ...(sc.wait ? { wait: true } : {}), ...(sc.extraLimits ? { extraLimits: sc.extraLimits } : {}) });
         const o: ReserveOutcome = r.outcome;
         if (o.kind === "refused") {
           answer = { kind: "refused", name: sc.name, refusal: o.refusal };
@@ -225,6 +229,10 @@ export class Budget extends DurableObject<Env> {
         }
         if (o.kind === "closed") {
           answer = { kind: "closed", name: sc.name };
+          return;
+        }
+        if (o.kind === "busy") {
+          answer = { kind: "busy", name: sc.name, refusal: o.refusal };
           return;
         }
         if (r.changed.reservation) changed.reservations.add(r.changed.reservation);
@@ -248,7 +256,7 @@ export class Budget extends DurableObject<Env> {
     const r = await this.reserveSlices({ id: req.id, runId: req.runId, scopes: [{ name: req.name, amount: req.amount, ...(req.min ? { min: req.min } : {}), ...(req.replaces ? { replaces: req.replaces } : {}), ...(req.extraLimits ? { extraLimits: req.extraLimits } : {}) }] });
     if (!r.ok) return r;
     const a = r.value;
-    if (a.kind === "refused") return ok({ kind: "refused", refusal: a.refusal, used: this.totalsRows(req.name, [periodKeys(Date.now()).day])[periodKeys(Date.now()).day] ?? ZERO_TOTALS });
+    if (a.kind === "refused" || a.kind === "busy") return ok({ kind: a.kind, refusal: a.refusal, used: this.totalsRows(req.name, [periodKeys(Date.now()).day])[periodKeys(Date.now()).day] ?? ZERO_TOTALS });
     if (a.kind === "closed") {
       const existing = this.reservationRow(req.name, req.id)!;
       return ok({ kind: "closed", reservation: existing, used: ZERO_TOTALS });

@@ -14,6 +14,15 @@ import type { OutgoingEmail } from "../notifications/email-sender.ts";
 
 export const BUDGET_RETRY_BASE_MS = 500;
 export const BUDGET_RETRY_MAX_MS = 60_000;
+/** Waiting for room in a shared budget: ask again after 100 ms, doubling to 2 s, at most this many times (about 17 s in all), then take the refusal. */
+export const BUDGET_WAITS = 12;
+export const BUDGET_WAIT_BASE_MS = 100;
+export const BUDGET_WAIT_MAX_MS = 2_000;
+
+/** How long to wait before asking again after the n-th `budget.deferred` (0-based). */
+export function budgetWaitDelay(deferred: number): number {
+  return Math.min(BUDGET_WAIT_MAX_MS, BUDGET_WAIT_BASE_MS * 2 ** Math.max(0, deferred));
+}
 
 /** Backoff before the n-th retry of an unreachable budget (0.5 s, 1 s, 2 s … at most a minute). */
 export function budgetRetryDelay(unavailable: number): number {
@@ -24,13 +33,16 @@ const describe = (unit: "usd" | "tokens", n: number) => (unit === "usd" ? format
 
 /**
  * Asks the tenant's Budget object for the slices of every scope of `r` at once (all granted
- * or none; each also settles the slice it replaces). Granted: `budget.slice_granted`. Refused:
+ * or none; each also settles the slice it replaces). Granted: `budget.slice_granted`. No room
+ * yet, but there would be once slices other runs hold go back: `budget.deferred`, and the run
+ * asks again after a backoff (BUDGET_WAITS times, then it takes the answer). Refused:
  * `budget.refused` says which budget, what it has used and what the call would have cost.
  * Unreachable: `budget.unavailable`; a retry is idempotent by slice id, and the run spends
  * nothing meanwhile.
  */
 export async function requestSlices(env: Env, runId: string, r: SliceRequest, now: () => number): Promise<NewEvent> {
-  const scopes = r.scopes.map((sc) => ({ name: sc.name, amount: sc.want, min: sc.min, extraLimits: sc.limits, ...(sc.replaces ? { replaces: { id: sc.replaces.sliceId, actual: sc.replaces.actual } } : {}) }));
+  const wait = r.deferred < BUDGET_WAITS; // the last ask takes a refusal
+  const scopes = r.scopes.map((sc) => ({ name: sc.name, amount: sc.want, min: sc.min, extraLimits: sc.limits, wait, ...(sc.replaces ? { replaces: { id: sc.replaces.sliceId, actual: sc.replaces.actual } } : {}) }));
   let error: string;
   try {
     const res = await budgetStub(env, r.scopes[0].name).reserveSlices({ id: r.sliceId, runId, scopes });
@@ -40,6 +52,10 @@ export async function requestSlices(env: Env, runId: string, r: SliceRequest, no
       const windowName = f.window === "run" ? "per-run" : f.window === "day" ? `daily (${f.period.slice(4)} UTC)` : `monthly (${f.period.slice(6)} UTC)`;
       const reason = `the ${sc.scope} budget ${sc.name} (${windowName}, ${describe(f.unit, f.limit)}) has ${describe(f.unit, f.used)} used or reserved; the next model call could cost up to ${describe(f.unit, f.wouldAdd)}`;
       return { type: "budget.refused", data: { node: r.node, callId: r.callId, reservationId: r.reservationId, sliceId: r.sliceId, scope: sc.scope, name: sc.name, window: f.window, unit: f.unit, period: f.period, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, reason } };
+    }
+    if (res.ok && res.value.kind === "busy") {
+      const f = res.value.refusal;
+      return { type: "budget.deferred", data: { sliceId: r.sliceId, name: res.value.name, window: f.window, unit: f.unit, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, attempt: r.deferred + 1, retryAt: now() + budgetWaitDelay(r.deferred) } };
     }
     if (res.ok && res.value.kind === "granted") {
       return {

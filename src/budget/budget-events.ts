@@ -54,6 +54,18 @@ export const budgetEventSchemas = {
     wouldAdd: z.number(),
     reason: z.string(),
   }),
+  /** the tenant's Budget object has no room now, but would once slices other runs hold go back: the run waits and asks again (nothing spent meanwhile) */
+  "budget.deferred": z.object({
+    sliceId: z.string(),
+    name: z.string(),
+    window: z.enum(["run", "day", "month"]),
+    unit: z.enum(["usd", "tokens"]),
+    limit: z.number(),
+    used: z.number(),
+    wouldAdd: z.number(),
+    attempt: z.number().int().positive(),
+    retryAt: z.number(),
+  }),
   /** a Budget object could not be reached: nothing is spent, the slice request is retried with backoff */
   "budget.unavailable": z.object({ sliceId: z.string(), error: z.string(), attempt: z.number().int().positive(), retryAt: z.number() }),
   /** decision: a reservation is settled at the call's actual cost (or released at zero) against the run's slices */

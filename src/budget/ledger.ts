@@ -51,6 +51,8 @@ export interface Refusal extends Breach {
 export type ReserveOutcome =
   | { kind: "granted"; reservation: Reservation; repeated: boolean }
   | { kind: "refused"; refusal: Refusal }
+  /** with `wait`: only money other reservations hold (not yet spent) stands in the way; ask again later */
+  | { kind: "busy"; refusal: Refusal }
   /** the id was already settled or released: a new reservation needs a new id */
   | { kind: "closed"; reservation: Reservation };
 
@@ -76,6 +78,8 @@ export interface ReserveRequest {
   amount: Amount;
   /** with `min`, a partial grant: anything from `min` to `amount`, sized by what the windows have left */
   min?: Amount;
+  /** answer `busy` instead of `refused` when the request would fit in what has been spent (settled), only not in what is also reserved */
+  wait?: boolean;
   at: number;
   /** limits the caller brings (the run's policy set for this scope); merged most-restrictively with the ledger's own */
   extraLimits?: Limits;
@@ -109,10 +113,18 @@ export function reserve(s: LedgerState, req: ReserveRequest): Step<ReserveOutcom
   const limits = mergeLimits(s.limits, req.extraLimits);
   const windows: Array<["run" | "day" | "month", string]> = [["run", runKey(req.runId)], ["day", periods.day], ["month", periods.month]];
   const least = req.min ?? req.amount;
+  let busy: Refusal | null = null;
   for (const [w, key] of windows) {
-    const b = breachOf(w, limits[w], used(totalsOf(s, key)), least);
-    if (b) return { state: s, outcome: { kind: "refused", refusal: { ...b, period: key } }, changed: { reservation: null, totals: [] } };
+    const t = totalsOf(s, key);
+    const b = breachOf(w, limits[w], used(t), least);
+    if (!b) continue;
+    if (req.wait && !breachOf(w, limits[w], t.settled, least)) {
+      busy ??= { ...b, period: key };
+      continue;
+    }
+    return { state: s, outcome: { kind: "refused", refusal: { ...b, period: key } }, changed: { reservation: null, totals: [] } };
   }
+  if (busy) return { state: s, outcome: { kind: "busy", refusal: busy }, changed: { reservation: null, totals: [] } };
   const keyOf = Object.fromEntries(windows) as Record<"run" | "day" | "month", string>;
   const amount = req.min ? grantSize(limits, (w) => used(totalsOf(s, keyOf[w])), req.min, req.amount) : req.amount;
   const reservation: Reservation = { id: req.id, runId: req.runId, amount, periods, state: "reserved", actual: null, at: req.at, closedAt: null };

@@ -35,8 +35,9 @@ export interface SliceRequest {
   callId: string;
   reservationId: string;
   scopes: Array<BudgetScopeRef & { min: Amount; want: Amount; replaces: { sliceId: string; actual: Amount } | null }>;
-  /** times a Budget object could not be reached for it, and when to try again */
+  /** times a Budget object could not be reached for it, times it had no room yet (`budget.deferred`), and when to ask again */
   unavailable: number;
+  deferred: number;
   retryAt: number | null;
 }
 
@@ -94,7 +95,7 @@ function retire(s: RunState, slices: ReturningSlice[]): RunState {
 
 type BudgetEvent = Extract<
   RunEvent,
-  { type: "budget.slice_requested" | "budget.slice_granted" | "budget.slice_returned" | "budget.requested" | "budget.reserved" | "budget.refused" | "budget.unavailable" | "budget.settled" | "run.limit_reached" | "budget.limits_set" }
+  { type: "budget.slice_requested" | "budget.slice_granted" | "budget.slice_returned" | "budget.requested" | "budget.reserved" | "budget.refused" | "budget.deferred" | "budget.unavailable" | "budget.settled" | "run.limit_reached" | "budget.limits_set" }
 >;
 
 /** The budget events themselves. */
@@ -102,7 +103,7 @@ export function applyBudgetEvent(s: RunState, e: BudgetEvent): RunState {
   const b = s.budget;
   switch (e.type) {
     case "budget.slice_requested":
-      return withBudget(s, { request: { ...e.data, unavailable: 0, retryAt: null }, issued: b.issued + 1 });
+      return withBudget(s, { request: { ...e.data, unavailable: 0, deferred: 0, retryAt: null }, issued: b.issued + 1 });
     case "budget.slice_granted": {
       const req = b.request;
       if (!req || req.sliceId !== e.data.sliceId) return s;
@@ -116,6 +117,10 @@ export function applyBudgetEvent(s: RunState, e: BudgetEvent): RunState {
     case "budget.unavailable": {
       const req = b.request;
       return req && req.sliceId === e.data.sliceId ? withBudget(s, { request: { ...req, unavailable: req.unavailable + 1, retryAt: e.data.retryAt } }) : s;
+    }
+    case "budget.deferred": {
+      const req = b.request;
+      return req && req.sliceId === e.data.sliceId ? withBudget(s, { request: { ...req, deferred: req.deferred + 1, retryAt: e.data.retryAt } }) : s;
     }
     case "budget.refused": {
       // nothing was granted or settled: the slices the run holds stay its own, and go back as it halts
@@ -181,9 +186,12 @@ export function pendingSettlements(s: RunState): NewSettlement[] {
 }
 type NewSettlement = { type: "budget.settled"; data: Extract<RunEvent, { type: "budget.settled" }>["data"] };
 
+/** Waiting for room in a shared budget: the last answer to its slice request was `budget.deferred`. */
+export const waitingForBudget = (b: RunBudget): boolean => b.request !== null && b.request.deferred > 0;
+
 /**
- * A run holds slices only while it is running: once it waits, is paused, needs attention or has
- * ended, and no call is reserved against them, they go back (with a slice request a Budget
+ * A run holds slices only while it is running: once it waits (for a timer, a person, or room in a
+ * shared budget), is paused, needs attention or has ended, and no call is reserved against them, they go back (with a slice request a Budget
  * object may have granted but the run never recorded, once the run has ended). Applied after
  * every event.
  */

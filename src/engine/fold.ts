@@ -8,7 +8,7 @@ import type { RunEvent } from "./events.ts";
 import { retryPolicyFor } from "./retry-policy.ts";
 import type { CallState, Cursor, RunState, RunStatus } from "./run-state.ts";
 import { workflowSchema, type WorkflowDocument } from "./workflow-schema.ts";
-import { applyBudgetEvent, followBudget, initialRunBudget, retireIdleSlices } from "../budget/run-budget.ts";
+import { applyBudgetEvent, followBudget, initialRunBudget, retireIdleSlices, waitingForBudget } from "../budget/run-budget.ts";
 
 export class FoldError extends Error {}
 
@@ -19,7 +19,7 @@ function statusOf(s: RunState): RunStatus {
   const waitingTimer = s.cursor?.timer && !s.cursor.timer.fired;
   const waitingRetry = s.call?.phase === "retry_scheduled";
   const waitingApproval = s.cursor?.approval?.status === "pending" || s.cursor?.callApproval?.status === "pending";
-  return waitingTimer || waitingRetry || waitingApproval ? "waiting" : "running";
+  return waitingTimer || waitingRetry || waitingApproval || waitingForBudget(s.budget) ? "waiting" : "running";
 }
 
 function withCall(s: RunState, callId: string, change: (c: CallState) => CallState): RunState {
@@ -277,6 +277,7 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     case "budget.requested":
     case "budget.reserved":
     case "budget.refused":
+    case "budget.deferred":
     case "budget.unavailable":
     case "budget.settled":
     case "budget.limits_set":

@@ -9,6 +9,7 @@ import { close, reserve, type LedgerState, type Totals } from "../../src/budget/
 import type { Limits } from "../../src/budget/budget-limits.ts";
 import type { SliceRequest } from "../../src/budget/run-budget.ts";
 import type { SliceReturnJob } from "../../src/budget/settlement.ts";
+import { BUDGET_WAITS, budgetWaitDelay } from "../../src/budget/budget-client.ts";
 
 export class BudgetBook {
   readonly ledgers = new Map<string, LedgerState>();
@@ -28,15 +29,19 @@ export class BudgetBook {
     return this.ledger(name).totals[key] ?? { reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: 0, tokens: 0 } };
   }
 
-  /** The tenant's Budget object answering a slice request: all scopes granted, or none (nothing written). */
+  /** The tenant's Budget object answering a slice request: all scopes granted, or none (nothing written); busy (deferred) while only other runs' slices stand in the way, until the run's last ask. */
   answer(runId: string, r: SliceRequest, at: number): NewEvent {
     const next = new Map<string, LedgerState>();
     const granted: Array<{ name: string; amount: { usdMicros: number; tokens: number }; day: string; month: string }> = [];
     for (const sc of r.scopes) {
       let l = this.ledger(sc.name);
       if (sc.replaces && !l.reservations[r.sliceId]) l = close(l, { id: sc.replaces.sliceId, runId, actual: sc.replaces.actual, at }).state;
-      const step = reserve(l, { id: r.sliceId, runId, amount: sc.want, min: sc.min, at, extraLimits: sc.limits });
+      const step = reserve(l, { id: r.sliceId, runId, amount: sc.want, min: sc.min, at, extraLimits: sc.limits, wait: r.deferred < BUDGET_WAITS });
       const o = step.outcome;
+      if (o.kind === "busy") {
+        const f = o.refusal;
+        return { type: "budget.deferred", data: { sliceId: r.sliceId, name: sc.name, window: f.window, unit: f.unit, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, attempt: r.deferred + 1, retryAt: at + budgetWaitDelay(r.deferred) } };
+      }
       if (o.kind === "refused") {
         const f = o.refusal;
         return { type: "budget.refused", data: { node: r.node, callId: r.callId, reservationId: r.reservationId, sliceId: r.sliceId, scope: sc.scope, name: sc.name, window: f.window, unit: f.unit, period: f.period, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, reason: `${sc.name} refused` } };

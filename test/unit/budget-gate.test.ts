@@ -7,6 +7,7 @@ import { replay } from "../../src/engine/replay.ts";
 import { breachFacts, sliceReturnJobs } from "../../src/budget/settlement.ts";
 import { dayKey } from "../../src/budget/periods.ts";
 import { SLICE_CALLS } from "../../src/budget/slices.ts";
+import { BUDGET_WAITS } from "../../src/budget/budget-client.ts";
 import { BudgetBook } from "./budget-book.ts";
 import { Harness, type Observer } from "./interpreter-harness.ts";
 
@@ -148,6 +149,37 @@ describe("budget gate", () => {
     expect(sliceReturnJobs(before, h.state)).toEqual([]);
     expect(decide(h.state).kind).toBe("idle");
     expect(replay(h.events).ok).toBe(true);
+  });
+
+  it("waits while other runs' slices hold the money, and goes ahead once they go back; gives up after BUDGET_WAITS asks", () => {
+    const book = new BudgetBook({ [TENANT]: { day: { usdMicros: 150_000 } } }); // one call's worst case (114,000 µ$) at a time
+    const a = governed({}, doc, book, "run_a");
+    const b = governed({}, doc, book, "run_b");
+    decideAll(a);
+    a.step(completes); // run_a gets its slice and reserves its call
+    expect(Object.keys(a.state.budget.slices)).toHaveLength(2);
+    decideAll(b);
+    b.step(completes); // run_b asks: the room is held by run_a's slice
+    expect(b.state.status).toBe("waiting");
+    const deferred = b.events.filter((e) => e.type === "budget.deferred");
+    expect(deferred).toHaveLength(1);
+    expect(deferred[0].data).toMatchObject({ name: TENANT, window: "day", attempt: 1 });
+    expect(b.state.budget.request?.retryAt).toBe(b.clock + 100 - 1);
+    a.run(completes); // run_a completes and its slices go back, settled at 25,000
+    expect(a.state.status).toBe("completed");
+    expect(b.run(completes).status).toBe("completed");
+    expect(book.totals(TENANT, dayKey(b.clock)).settled.usdMicros).toBe(50_000);
+    expect(replay(b.events).ok).toBe(true);
+    // a run that keeps finding the room held takes the refusal after its last ask
+    const c = governed({}, doc, new BudgetBook({ [TENANT]: { day: { usdMicros: 150_000 } } }), "run_c");
+    const holder = governed({}, doc, c.budgets, "run_holder");
+    decideAll(holder);
+    holder.step(completes);
+    c.run(completes);
+    expect(c.events.filter((e) => e.type === "budget.deferred")).toHaveLength(BUDGET_WAITS);
+    expect(c.state.status).toBe("halted");
+    expect(c.events.at(-1)?.type === "budget.refused" || c.events.some((e) => e.type === "budget.refused")).toBe(true);
+    expect(replay(c.events).ok).toBe(true);
   });
 
   it("halts before a call the run's own cap cannot take (run.limit_reached, a replayable decision)", () => {

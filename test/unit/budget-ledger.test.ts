@@ -137,4 +137,37 @@ describe("budget ledger", () => {
       { numRuns: 500 },
     );
   });
+
+  it("with wait, answers busy while only money other reservations hold stands in the way, and refuses once spent money does", () => {
+    let s = empty({ day: { usdMicros: 1_000 } });
+    s = reserve(s, { id: "a", runId: "r1", amount: amt(700), at: DAY }).state;
+    const waiting = reserve(s, { id: "b", runId: "r2", amount: amt(800), min: amt(400), at: DAY, wait: true });
+    expect(waiting.outcome).toMatchObject({ kind: "busy", refusal: { window: "day", used: 700, wouldAdd: 400 } });
+    expect(waiting.state).toBe(s);
+    expect(reserve(s, { id: "b", runId: "r2", amount: amt(800), min: amt(400), at: DAY }).outcome.kind).toBe("refused"); // without wait: refused
+    // r1 spends 650 of its 700: now the spent money alone leaves no room for 400
+    s = settle(s, { id: "a", runId: "r1", actual: amt(650), at: DAY }).state;
+    expect(reserve(s, { id: "b", runId: "r2", amount: amt(800), min: amt(400), at: DAY, wait: true }).outcome.kind).toBe("refused");
+    // …but room for 300
+    expect(reserve(s, { id: "c", runId: "r2", amount: amt(800), min: amt(300), at: DAY, wait: true }).outcome).toMatchObject({ kind: "granted", reservation: { amount: amt(300) } });
+  });
+
+  it("property: with wait, busy exactly when reserved money blocks and spent money does not", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 1_500 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 1_000 }), (cap, held, spentFrac, min) => {
+        let s = empty({ day: { usdMicros: cap } });
+        const pre = reserve(s, { id: "a", runId: "r1", amount: amt(held), at: DAY });
+        s = pre.state;
+        const spent = Math.floor(held * spentFrac);
+        s = settle(s, { id: "a", runId: "r1", actual: amt(spent), at: DAY }).state;
+        s = reserve(s, { id: "h", runId: "r3", amount: amt(held - spent), at: DAY }).state; // someone else holds what r1 did not spend
+        const t = s.totals[dayKey(DAY)] ?? { reserved: amt(0), settled: amt(0) };
+        const o = reserve(s, { id: "b", runId: "r2", amount: amt(min * 4), min: amt(min), at: DAY, wait: true }).outcome;
+        const fitsAll = t.reserved.usdMicros + t.settled.usdMicros + min <= cap;
+        const fitsSpent = t.settled.usdMicros + min <= cap;
+        expect(o.kind).toBe(fitsAll ? "granted" : fitsSpent ? "busy" : "refused");
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
