@@ -373,21 +373,8 @@ class Compiler {
     // a constant that does not decide leaves the other side, which must be a bool
     if (isConstant(l) && CONSTANTS.get(l) === !isOr) return asBool(r);
     if (isConstant(r) && CONSTANTS.get(r) === !isOr) return asBool(l);
-    if (isOr)
-      return (ctx) => {
-        let le: unknown = null;
-        let lv: unknown;
-        try {
-          lv = l(ctx);
-        } catch (err) {
-          le = err;
-        }
-        if (lv === true) return true;
-        const rv = r(ctx);
-        if (rv === true) return true;
-        if (rv === false && lv === false) return false;
-        throw le ?? new CelRuntimeError("Logical operator requires bool operands");
-      };
+    // `||` is decided by a true side, `&&` by a false one, whichever side it is (an error on the other side is then ignored)
+    const decisive = isOr;
     return (ctx) => {
       let le: unknown = null;
       let lv: unknown;
@@ -396,10 +383,10 @@ class Compiler {
       } catch (err) {
         le = err;
       }
-      if (lv === false) return false;
+      if (lv === decisive) return decisive;
       const rv = r(ctx);
-      if (rv === false) return false;
-      if (rv === true && lv === true) return true;
+      if (rv === decisive) return decisive;
+      if (rv === !decisive && lv === !decisive) return !decisive;
       throw le ?? new CelRuntimeError("Logical operator requires bool operands");
     };
   }
