@@ -24,6 +24,9 @@ const sliceScope = budgetScopeRef.extend({
   replaces: z.object({ sliceId: z.string(), actual: amount }).nullable(),
 });
 
+/** the window that stands in the way of a slice: its limit, what it has used (settled and reserved), and what the call needs */
+const blocking = { window: z.enum(["run", "day", "month"]), unit: z.enum(["usd", "tokens"]), limit: z.number(), used: z.number(), wouldAdd: z.number() };
+
 export const budgetEventSchemas = {
   /**
    * decision: the run asks the shared budgets for a slice (a reservation it then lends from
@@ -38,34 +41,10 @@ export const budgetEventSchemas = {
   "budget.requested": z.object({ node: z.string(), callId: z.string(), reservationId: z.string(), attempt: z.number().int().positive(), estimate: estimateSchema, price: modelPriceSchema, scopes: z.array(budgetScopeRef) }),
   /** decision: the reservation is taken from the run's slice of every scope (what each slice has left after it) */
   "budget.reserved": z.object({ reservationId: z.string(), scopes: z.array(z.object({ name: z.string(), sliceId: z.string(), remaining: amount })) }),
-  /** a scope refused the slice the call needs (the others were released): the run halts before the call */
-  "budget.refused": z.object({
-    node: z.string(),
-    callId: z.string(),
-    reservationId: z.string(),
-    sliceId: z.string(),
-    scope: z.enum(["tenant", "workflow"]),
-    name: z.string(),
-    window: z.enum(["run", "day", "month"]),
-    unit: z.enum(["usd", "tokens"]),
-    period: z.string(),
-    limit: z.number(),
-    used: z.number(),
-    wouldAdd: z.number(),
-    reason: z.string(),
-  }),
+  /** a scope refused the slice the call needs (nothing was granted in any scope): the run halts before the call */
+  "budget.refused": z.object({ node: z.string(), callId: z.string(), reservationId: z.string(), sliceId: z.string(), scope: z.enum(["tenant", "workflow"]), name: z.string(), period: z.string(), ...blocking, reason: z.string() }),
   /** the tenant's Budget object has no room now, but would once slices other runs hold go back: the run waits and asks again (nothing spent meanwhile) */
-  "budget.deferred": z.object({
-    sliceId: z.string(),
-    name: z.string(),
-    window: z.enum(["run", "day", "month"]),
-    unit: z.enum(["usd", "tokens"]),
-    limit: z.number(),
-    used: z.number(),
-    wouldAdd: z.number(),
-    attempt: z.number().int().positive(),
-    retryAt: z.number(),
-  }),
+  "budget.deferred": z.object({ sliceId: z.string(), name: z.string(), ...blocking, attempt: z.number().int().positive(), retryAt: z.number() }),
   /** a Budget object could not be reached: nothing is spent, the slice request is retried with backoff */
   "budget.unavailable": z.object({ sliceId: z.string(), error: z.string(), attempt: z.number().int().positive(), retryAt: z.number() }),
   /** decision: a reservation is settled at the call's actual cost (or released at zero) against the run's slices */
