@@ -426,13 +426,9 @@ export class AgentRun extends DurableObject<Env> {
           await this.execute(this.state!, d.call);
           continue;
         }
-        if (d.kind === "ask") {
-          if (await this.askBudgets(d.event, d.request)) continue;
-          return; // a budget is unreachable: nothing is spent, the lease alarm retries after the backoff
-        }
-        if (d.kind === "reserve") {
-          if (await this.requestSlices(d.request)) continue;
-          return; // a budget is unreachable: nothing is spent, the lease alarm retries after the backoff
+        if (d.kind === "ask" || d.kind === "reserve") {
+          if (await (d.kind === "ask" ? this.askBudgets(d.event, d.request) : this.retrySliceRequest(d.request))) continue;
+          return; // no slice yet (the Budget object unreachable, or no room yet): nothing is spent, the lease alarm asks again at the retry time
         }
         break;
       }
@@ -493,18 +489,21 @@ export class AgentRun extends DurableObject<Env> {
     const s1 = apply(s0, asked);
     const answer = { seq: s1.seq + 1, type: outcome.type, at: Math.max(Date.now(), s1.lastAt), data: outcome.data } as RunEvent;
     this.commit(s0, [asked, answer], apply(s1, answer));
-    if (outcome.type !== "budget.unavailable" && outcome.type !== "budget.deferred") return true;
-    this.store.setTimer(LEASE, outcome.data.retryAt, "lease");
-    return false;
+    return this.budgetAnswered(answer);
   }
 
-  /** Records the shared budgets' answer to a slice request; false when one was unreachable (the lease timer is set to the retry time). */
-  private async requestSlices(r: SliceRequest): Promise<boolean> {
+  /** Asks again for the slice a recorded request is waiting for, and records the answer. */
+  private async retrySliceRequest(r: SliceRequest): Promise<boolean> {
     const outcome = await requestSlices(this.env, this.state!.runId, r, () => Date.now());
-    if (this.stopped || !this.state || this.state.terminal) return false;
+    if (this.stopped || !this.state || this.state.terminal) return false; // a grant the run no longer records is released as it ends (retireIdleSlices)
     this.append([outcome]);
-    if (outcome.type !== "budget.unavailable" && outcome.type !== "budget.deferred") return true;
-    this.store.setTimer(LEASE, outcome.data.retryAt, "lease");
+    return this.budgetAnswered(outcome);
+  }
+
+  /** True when the run can go on; after `budget.unavailable` or `budget.deferred` the lease timer is set to when to ask again. */
+  private budgetAnswered(answer: NewEvent): boolean {
+    if (answer.type !== "budget.unavailable" && answer.type !== "budget.deferred") return true;
+    this.store.setTimer(LEASE, answer.data.retryAt, "lease");
     return false;
   }
 
