@@ -31,7 +31,7 @@ import { executeMemory } from "../src/memory/execute-memory.ts";
 import { prepareBreachNotice, requestSlices, returnSlice } from "../src/budget/budget-client.ts";
 import { breachFacts, sliceReturnJobs, type SliceReturnJob } from "../src/budget/settlement.ts";
 import type { BreachFacts } from "../src/budget/breach-notice.ts";
-import type { OpenReservation, SliceRequest } from "../src/budget/run-budget.ts";
+import { pendingSettlements, type OpenReservation, type SliceRequest } from "../src/budget/run-budget.ts";
 import type { Slice } from "../src/budget/slices.ts";
 import type { Cap } from "../src/budget/budget-limits.ts";
 
@@ -119,11 +119,13 @@ export class AgentRun extends DurableObject<Env> {
       s = s ? apply(s, e) : initialState(e);
     }
     this.state = s;
-    if (s && s.call?.phase === "started" && !s.terminal) {
-      // A previous instance died between starting a call and recording its result.
+    if (s && s.call?.phase === "started") {
+      // A previous instance died between starting a call and recording its result (also in a run
+      // halted meanwhile: the call may have been billed, and its reservation must be settled).
       this.append([{ type: "run.recovered", data: { interrupted: [s.call.callId] } }]);
     }
-    if (s && !s.terminal && !s.paused && !s.attention && s.status === "running") {
+    const now = this.state;
+    if (now && (pendingSettlements(now).length > 0 || (!now.terminal && !now.paused && !now.attention && now.status === "running"))) {
       this.store.setTimer(LEASE, Date.now(), "lease");
       this.armAlarm();
     }
@@ -159,19 +161,13 @@ export class AgentRun extends DurableObject<Env> {
    * Decides as far as the interpreter can without I/O and records all of it in one
    * transaction: a step is one transaction before its call and one after.
    */
-  private decideAndCommit(): Decision | { kind: "ask"; event: RunEvent; request: SliceRequest } {
+  private decideAndCommit(): Decision {
     const s0 = this.state!;
     const at = Math.max(Date.now(), s0.lastAt);
     let s = s0;
     const full: RunEvent[] = [];
     let d = decide(s);
     while (d.kind === "append" && full.length < MAX_EVENTS_PER_TRANSACTION) {
-      if (d.events.length === 1 && d.events[0].type === "budget.slice_requested") {
-        // asked before it is recorded: the request and the answer are written together (see askBudgets)
-        if (full.length) this.commit(s0, full, s);
-        const e = { seq: s.seq + 1, type: d.events[0].type, at, data: d.events[0].data } as RunEvent;
-        return { kind: "ask", event: e, request: apply(s, e).budget.request! };
-      }
       for (const ev of d.events) {
         const e = { seq: s.seq + 1, type: ev.type, at, data: ev.data } as RunEvent;
         s = apply(s, e);
@@ -300,6 +296,8 @@ export class AgentRun extends DurableObject<Env> {
     } else {
       this.append([{ type: "run.halted", data: { actor, ...(reason ? { reason } : {}) } }]);
       this.inflight?.abort("run halted");
+      // a halt decides the settlement of what the run had reserved: record it (a call in flight settles when its outcome is recorded)
+      if (!this.working && pendingSettlements(this.state!).length > 0) this.kick();
     }
     await this.deliverOutbox();
     return ok(summarize(this.state!));
@@ -426,8 +424,13 @@ export class AgentRun extends DurableObject<Env> {
           await this.execute(this.state!, d.call);
           continue;
         }
-        if (d.kind === "ask" || d.kind === "reserve") {
-          if (await (d.kind === "ask" ? this.askBudgets(d.event, d.request) : this.retrySliceRequest(d.request))) continue;
+        if (d.kind === "reserve") {
+          // a run waiting for room asks again only when its wait is over (an early alarm must not use up its asks)
+          if (d.request.deferred > 0 && d.request.retryAt !== null && d.request.retryAt > Date.now()) {
+            this.store.setTimer(LEASE, d.request.retryAt, "lease");
+            return;
+          }
+          if (await this.askForSlices(d.request)) continue;
           return; // no slice yet (the Budget object unreachable, or no room yet): nothing is spent, the lease alarm asks again at the retry time
         }
         break;
@@ -476,24 +479,12 @@ export class AgentRun extends DurableObject<Env> {
   // ---------- budgets ----------
 
   /**
-   * Asks the shared budgets for a slice, then records the request and the answer in one
-   * transaction: nothing is written (or waited for) before the round trip. Safe because the
-   * slice id is the run's next one: after a crash the interpreter decides the same request and
-   * the Budget object answers it as it did the first time. No other request or alarm is let in
-   * while it waits, so the request is still the interpreter's decision when it is recorded.
+   * Asks the shared budgets for the slice the recorded request is for, and records the answer.
+   * The request was written first (with the step's other decisions, in the transaction the step
+   * writes anyway), so a run that dies meanwhile asks again with the same slice id, or releases
+   * it as it ends; the Budget object answers a repeated ask as it did the first.
    */
-  private async askBudgets(asked: RunEvent, r: SliceRequest): Promise<boolean> {
-    const s0 = this.state!;
-    const outcome = await this.ctx.blockConcurrencyWhile(() => requestSlices(this.env, s0.runId, r, () => Date.now()));
-    if (this.stopped || this.state !== s0) return false;
-    const s1 = apply(s0, asked);
-    const answer = { seq: s1.seq + 1, type: outcome.type, at: Math.max(Date.now(), s1.lastAt), data: outcome.data } as RunEvent;
-    this.commit(s0, [asked, answer], apply(s1, answer));
-    return this.budgetAnswered(answer);
-  }
-
-  /** Asks again for the slice a recorded request is waiting for, and records the answer. */
-  private async retrySliceRequest(r: SliceRequest): Promise<boolean> {
+  private async askForSlices(r: SliceRequest): Promise<boolean> {
     const outcome = await requestSlices(this.env, this.state!.runId, r, () => Date.now());
     if (this.stopped || !this.state || this.state.terminal) return false; // a grant the run no longer records is released as it ends (retireIdleSlices)
     this.append([outcome]);

@@ -210,9 +210,10 @@ export function retireIdleSlices(s: RunState, running: boolean): RunState {
 
 /**
  * What other events mean for the budget (applied after the event itself, `prev` is the state
- * before it): a completed call settles at its actual cost, a failed one releases, a call
- * interrupted by a crash settles at its worst case (it may have been billed), and a run that
- * ends releases what it had reserved for calls that never started.
+ * before it): a completed call settles at its actual cost; a failed one releases if the provider
+ * answered with an error status, and settles at its worst case if it got no answer (a timeout,
+ * a broken connection, a halt that aborted it: it may have been billed), as does a call
+ * interrupted by a crash; a run that ends releases what it had reserved for calls that never started.
  */
 export function followBudget(prev: RunState, s: RunState, e: RunEvent): RunState {
   let next = s;
@@ -225,7 +226,14 @@ export function followBudget(prev: RunState, s: RunState, e: RunEvent): RunState
     }
   } else if (e.type === "llm.failed") {
     const r = grantedFor(prev, e.data.callId);
-    if (r) next = withOpen(next, { ...r, closing: { actual: ZERO, release: true } });
+    if (r && e.data.error.status !== undefined) {
+      next = withOpen(next, { ...r, closing: { actual: ZERO, release: true } }); // the provider answered with an error: nothing billed
+    } else if (r) {
+      // no answer (a timeout, a broken connection, a halt that aborted it): the request may have been billed
+      const worst = { usdMicros: r.estimate.usdMicros, tokens: r.estimate.tokens };
+      next = withOpen(next, { ...r, closing: { actual: worst, release: false } });
+      next = { ...next, budget: { ...next.budget, spent: add(next.budget.spent, worst) } };
+    }
   } else if (e.type === "run.recovered") {
     for (const callId of e.data.interrupted) {
       const r = grantedFor(prev, callId);

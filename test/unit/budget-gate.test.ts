@@ -207,6 +207,37 @@ describe("budget gate", () => {
     expect(decide(h.state)).toMatchObject({ kind: "append", events: [{ type: "budget.requested", data: { attempt: 2, reservationId: "run_test/ask#1.1#2" } }, { type: "budget.reserved" }] });
   });
 
+  it("a call halted in flight settles at its worst case once the crash that lost its outcome is recovered, and the slices go back", () => {
+    const h = governed({});
+    while (decide(h.state).kind !== "execute") h.step(completes);
+    const req = h.events.find((e) => e.type === "budget.requested")!.data as { reservationId: string; estimate: { usdMicros: number; tokens: number } };
+    h.push({ type: "run.halted", data: { actor: { sub: "op", roles: [] } } });
+    expect(decide(h.state).kind).toBe("idle"); // the call's outcome is unknown: nothing to settle yet
+    expect(Object.keys(h.state.budget.open)).toHaveLength(1);
+    // the instance died before the call's outcome was recorded: the next one records run.recovered, even in a halted run
+    h.push({ type: "run.recovered", data: { interrupted: ["ask#1.1"] } });
+    h.run(completes);
+    expect(h.events.find((e) => e.type === "budget.settled")!.data).toMatchObject({ reservationId: req.reservationId, outcome: "settled", actual: { usdMicros: req.estimate.usdMicros } });
+    expect(h.state.budget).toMatchObject({ open: {}, slices: {}, returning: {} });
+    expect(h.budgets.totals(TENANT, dayKey(h.clock))).toEqual({ reserved: { usdMicros: 0, tokens: 0 }, settled: { usdMicros: req.estimate.usdMicros, tokens: req.estimate.tokens } });
+    expect(replay(h.events).ok).toBe(true);
+  });
+
+  it("a failed call releases its reservation when the provider answered with an error, and settles at its worst case when it got no answer", () => {
+    for (const [error, settled] of [
+      [{ message: "rate limited", retryable: true, status: 429 }, false],
+      [{ message: "timed out after 30000 ms", retryable: true }, true],
+    ] as const) {
+      const h = governed({});
+      while (decide(h.state).kind !== "execute") h.step(completes);
+      const req = h.events.find((e) => e.type === "budget.requested")!.data as { reservationId: string; estimate: { usdMicros: number } };
+      h.push({ type: "llm.failed", data: { node: "ask", callId: "ask#1.1", error } });
+      const d = decide(h.state) as Extract<ReturnType<typeof decide>, { kind: "append" }>;
+      expect(d.events[0]).toMatchObject({ type: "budget.settled", data: { reservationId: req.reservationId, outcome: settled ? "settled" : "released", actual: { usdMicros: settled ? req.estimate.usdMicros : 0 } } });
+      expect(h.state.budget.spent.usdMicros).toBe(settled ? req.estimate.usdMicros : 0);
+    }
+  });
+
   it("a run that starts waiting (a timer, an approval) gives its slices back and asks again afterwards", () => {
     const d = { id: "wf", version: 1, start: "a", nodes: { a: { kind: "llm", model: "m", prompt: "one", maxTokens: 100, next: "w" }, w: { kind: "wait", for: "1h", next: "b" }, b: { kind: "llm", model: "m", prompt: "two", maxTokens: 100, next: "done" }, done: { kind: "end" } } };
     const h = governed({}, d);
