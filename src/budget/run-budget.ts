@@ -213,7 +213,7 @@ export function retireIdleSlices(s: RunState, running: boolean): RunState {
  * before it): a completed call settles at its actual cost; a failed one releases if the provider
  * answered with an error status, and settles at its worst case if it got no answer (a timeout,
  * a broken connection, a halt that aborted it: it may have been billed), as does a call
- * interrupted by a crash; a run that ends releases what it had reserved for calls that never started.
+ * interrupted by a crash; a node or a run that ends releases what it had reserved for calls that never started.
  */
 export function followBudget(prev: RunState, s: RunState, e: RunEvent): RunState {
   let next = s;
@@ -241,6 +241,12 @@ export function followBudget(prev: RunState, s: RunState, e: RunEvent): RunState
       const worst = { usdMicros: r.estimate.usdMicros, tokens: r.estimate.tokens };
       next = withOpen(next, { ...r, closing: { actual: worst, release: false } });
       next = { ...next, budget: { ...next.budget, spent: add(next.budget.spent, worst) } };
+    }
+  } else if (e.type === "node.completed") {
+    // a call reserved but never started (its node ended another way, e.g. a policy changed after a crash): release it
+    for (const r of Object.values(next.budget.open)) {
+      if (r.node !== e.data.node || r.closing || (prev.call?.callId === r.callId && prev.call.phase === "started")) continue;
+      next = withOpen(next, { ...r, closing: { actual: ZERO, release: true } });
     }
   } else if (e.type === "run.halted") {
     next = { ...next, halt: { cause: "operator", reason: e.data.reason ?? `halted by ${e.data.actor.sub}` } };

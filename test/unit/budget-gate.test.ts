@@ -223,6 +223,17 @@ describe("budget gate", () => {
     expect(replay(h.events).ok).toBe(true);
   });
 
+  it("a call reserved but never started is released when its node ends another way", () => {
+    const h = governed({}, { ...doc, nodes: { ask: { ...doc.nodes.ask, onError: "done" }, done: { kind: "end" } } });
+    while (!h.events.some((e) => e.type === "budget.reserved")) h.step(completes);
+    expect(decide(h.state)).toMatchObject({ kind: "append", events: [{ type: "llm.started" }] });
+    const req = h.events.find((e) => e.type === "budget.requested")!.data as { reservationId: string };
+    // the call is never started: the node is failed through onError instead (e.g. a policy changed after a crash)
+    h.push({ type: "node.completed", data: { node: "ask", visit: 1, output: { error: "denied" }, next: "done", via: "onError" } });
+    const d = decide(h.state) as Extract<ReturnType<typeof decide>, { kind: "append" }>;
+    expect(d.events[0]).toMatchObject({ type: "budget.settled", data: { reservationId: req.reservationId, outcome: "released" } });
+  });
+
   it("a failed call releases its reservation when the provider answered with an error, and settles at its worst case when it got no answer", () => {
     for (const [error, settled] of [
       [{ message: "rate limited", retryable: true, status: 429 }, false],
