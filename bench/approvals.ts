@@ -40,8 +40,7 @@ import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts"
 import { openProfiler, summarizeProfile, type CdpProfile } from "./support/profile.ts";
 import { cpuSnapshot, freePort, gitState, median, pct, r2, r3, sleep, wranglerProcesses } from "./support/stats.ts";
 import { startWranglerDev, stopAllWranglerDev, type WranglerDev } from "./support/wrangler.ts";
-import { auditVars } from "./support/worker-with-audit.ts";
-import { startSqld, type Sqld } from "../test/support/sqld.ts";
+import { auditVars, startBenchSqld, stopBenchServers } from "./support/worker-with-audit.ts";
 
 const root = join(import.meta.dirname, "..");
 const t00 = performance.now();
@@ -140,16 +139,13 @@ async function waitForMails(n: number, deadlineMs: number): Promise<void> {
 // ---------- the API ----------
 
 let dev: WranglerDev | null = null;
-let sqld: Sqld | null = null;
 let side: Server | null = null;
 let base = "";
 let adminH: Record<string, string> = {};
 let approverH: Record<string, string> = {};
 
 async function cleanup(): Promise<void> {
-  await stopAllWranglerDev();
-  await sqld?.dispose();
-  sqld = null;
+  await stopBenchServers();
   side?.close();
   side?.closeAllConnections();
 }
@@ -446,7 +442,7 @@ async function main() {
     port,
     inspectorPort,
     // the audit trail goes to a sqld of its own, as in every deployment (without one, every object would retry its shipments on its alarm)
-    vars: { WARDEN_JWT_SECRET: secret, EMAIL_TRANSPORT: "http", EMAIL_HTTP_URL: `${sideSrv.url}/mail`, PUBLIC_URL: base, ...(await auditVars((sqld = await startSqld()), "approvals-bench")) },
+    vars: { WARDEN_JWT_SECRET: secret, EMAIL_TRANSPORT: "http", EMAIL_HTTP_URL: `${sideSrv.url}/mail`, PUBLIC_URL: base, ...(await auditVars(await startBenchSqld(), "approvals-bench")) },
   });
   adminH = { authorization: `Bearer ${await mintToken({ sub: "starter", tenant: TENANT, roles: ["admin"] }, secret)}`, "content-type": "application/json" };
   approverH = { authorization: `Bearer ${await mintToken({ sub: APPROVER, tenant: TENANT, roles: ["approver"] }, secret)}`, "content-type": "application/json" };

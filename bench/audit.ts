@@ -38,8 +38,7 @@ import { openProfiler, summarizeProfile } from "./support/profile.ts";
 import { measureRedactionQuality } from "./support/redaction-quality.ts";
 import { gitState, median, pct, r2, sleep } from "./support/stats.ts";
 import { measureVerify } from "./support/verify-throughput.ts";
-import { startWorkerWithAudit } from "./support/worker-with-audit.ts";
-import { stopAllWranglerDev } from "./support/wrangler.ts";
+import { startBenchSqld, startWorkerWithAudit, stopBenchServers } from "./support/worker-with-audit.ts";
 
 const root = join(import.meta.dirname, "..");
 const t00 = performance.now();
@@ -67,13 +66,8 @@ const DRAIN_DEADLINE_MS = 60_000;
 const BENCH_DEADLINE_MS = 8 * 60_000;
 const TENANT = "bench";
 
-let sqld: Sqld | null = null;
-async function cleanup(): Promise<void> {
-  await stopAllWranglerDev();
-  await sqld?.dispose();
-  sqld = null;
-}
-const benchTimer = guardBench("audit", BENCH_DEADLINE_MS, cleanup);
+let sqld: Sqld | null = null; // the lag's database while it is measured (the poller stops when it is gone)
+const benchTimer = guardBench("audit", BENCH_DEADLINE_MS, stopBenchServers);
 
 // ---------------------------------------------------------------- shipping
 
@@ -362,11 +356,12 @@ async function checkStreams(client: Client, runIds: string[]): Promise<{ ok: num
 async function main(): Promise<void> {
   const began = performance.now();
   const tree = gitState(root);
-  sqld = await startSqld();
-  log(`sqld on ${sqld.url}`);
+  const db = await startBenchSqld();
+  sqld = db;
+  log(`sqld on ${db.url}`);
 
   if (ONLY_LAG) {
-    await measureLag(sqld);
+    await measureLag(db);
     return;
   }
   const shipping = await measureShipping();
@@ -374,8 +369,8 @@ async function main(): Promise<void> {
     console.table(Object.fromEntries(shipping.rows.map(([k, v]) => [k, { "entries/s": v }])));
     return;
   }
-  const lag = await measureLag(sqld);
-  await sqld.dispose();
+  const lag = await measureLag(db);
+  await db.dispose();
   sqld = null;
 
   log(`verification: ${VERIFY_ENTRIES} entries …`);
@@ -458,4 +453,4 @@ Definitions:
   writeBenchResults(root, "audit", x.date, m, section);
 }
 
-runBench(main, cleanup, benchTimer);
+runBench(main, stopBenchServers, benchTimer);

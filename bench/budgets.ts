@@ -19,11 +19,9 @@
  */
 import { join } from "node:path";
 import { mintToken } from "../src/auth/tokens.ts";
-import type { Sqld } from "../test/support/sqld.ts";
 import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
 import { gitState, pct, sleep } from "./support/stats.ts";
-import { startWorkerWithAudit } from "./support/worker-with-audit.ts";
-import { stopAllWranglerDev } from "./support/wrangler.ts";
+import { startWorkerWithAudit, stopBenchServers } from "./support/worker-with-audit.ts";
 import { openProfiler, summarizeProfile } from "./support/profile.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -38,13 +36,7 @@ const CALLS = 3;
 const RUN_DEADLINE_MS = 120_000;
 const BENCH_DEADLINE_MS = 8 * 60_000;
 
-let sqld: Sqld | null = null;
-async function cleanup(): Promise<void> {
-  await stopAllWranglerDev();
-  await sqld?.dispose();
-  sqld = null;
-}
-const benchTimer = guardBench("budgets", BENCH_DEADLINE_MS, cleanup);
+const benchTimer = guardBench("budgets", BENCH_DEADLINE_MS, stopBenchServers);
 
 const turn = { text: '{"ok":true}', usage: { input_tokens: 10, output_tokens: 400 } };
 const workflow = {
@@ -201,7 +193,6 @@ async function main(): Promise<void> {
   const tree = gitState(root);
   log("starting wrangler dev with its own audit database …");
   const w = await startWorkerWithAudit(root, "budget-bench");
-  sqld = w.sqld;
   const dev = w.dev;
   secret = w.secret;
   base = dev.base;
@@ -336,4 +327,4 @@ Targets: ${targets.map(([k, ok]) => `${k}: ${ok ? "met" : "**missed**"}`).join("
   log("done");
 }
 
-runBench(main, cleanup, benchTimer);
+runBench(main, stopBenchServers, benchTimer);

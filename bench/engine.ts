@@ -29,9 +29,8 @@ import { replay } from "../src/engine/replay.ts";
 import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
 import { openProfiler, summarizeProfile, type CdpProfile } from "./support/profile.ts";
 import { cpuSnapshot, freePort, gitState as treeState, median, pct, r2, r3, sleep, wranglerProcesses } from "./support/stats.ts";
-import { startWranglerDev, stopAllWranglerDev, type WranglerDev } from "./support/wrangler.ts";
-import { auditVars } from "./support/worker-with-audit.ts";
-import { startSqld, type Sqld } from "../test/support/sqld.ts";
+import { startWranglerDev, type WranglerDev } from "./support/wrangler.ts";
+import { auditVars, startBenchSqld, stopBenchServers } from "./support/worker-with-audit.ts";
 
 const root = join(import.meta.dirname, "..");
 const peerDir = join(root, "bench", "peers", "langgraph");
@@ -84,18 +83,13 @@ let dev: WranglerDev | null = null;
 let toolServer: Server | null = null;
 const reloadCount = () => dev?.reloads() ?? 0; // wrangler dev watches src/: an edit during the bench reloads the Worker and spoils the numbers
 
-let sqld: Sqld | null = null;
-
 async function startWrangler(port: number, inspectorPort: number, secret: string): Promise<void> {
   // the audit trail goes to a sqld of its own, as in every deployment (without one, every run would retry its shipments on its alarm)
-  sqld = await startSqld();
-  dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, ...(await auditVars(sqld, "engine-bench")) } });
+  dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, ...(await auditVars(await startBenchSqld(), "engine-bench")) } });
 }
 
 async function stopWrangler(): Promise<void> {
-  await stopAllWranglerDev();
-  await sqld?.dispose();
-  sqld = null;
+  await stopBenchServers();
 }
 
 async function cleanup(): Promise<void> {

@@ -20,11 +20,9 @@
  */
 import { join } from "node:path";
 import { mintToken } from "../src/auth/tokens.ts";
-import type { Sqld } from "../test/support/sqld.ts";
 import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
 import { gitState, pct, r2, sleep } from "./support/stats.ts";
-import { startWorkerWithAudit } from "./support/worker-with-audit.ts";
-import { stopAllWranglerDev } from "./support/wrangler.ts";
+import { startWorkerWithAudit, stopBenchServers } from "./support/worker-with-audit.ts";
 
 const root = join(import.meta.dirname, "..");
 const t00 = performance.now();
@@ -41,13 +39,7 @@ const SMALL = 100;
 const BENCH_DEADLINE_MS = 10 * 60_000;
 const TENANT = "bench";
 
-let sqld: Sqld | null = null;
-async function cleanup(): Promise<void> {
-  await stopAllWranglerDev();
-  await sqld?.dispose();
-  sqld = null;
-}
-const benchTimer = guardBench("memory", BENCH_DEADLINE_MS, cleanup);
+const benchTimer = guardBench("memory", BENCH_DEADLINE_MS, stopBenchServers);
 
 let base = "";
 let headers: Record<string, string> = {};
@@ -136,7 +128,6 @@ async function main(): Promise<void> {
   const tree = gitState(root);
   log("starting wrangler dev with its own audit database …");
   const w = await startWorkerWithAudit(root, "memory-bench");
-  sqld = w.sqld;
   const dev = w.dev;
   const secret = w.secret;
   base = dev.base;
@@ -245,4 +236,4 @@ Targets: ${targets.map(([t, ok]) => `${t}: ${ok ? "met" : "**missed**"}`).join("
   log("done");
 }
 
-runBench(main, cleanup, benchTimer);
+runBench(main, stopBenchServers, benchTimer);

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { generateSigningKeySecret } from "../../src/audit/seal.ts";
 import { startSqld, type Sqld } from "../../test/support/sqld.ts";
 import { freePort } from "./stats.ts";
-import { startWranglerDev, type WranglerDev } from "./wrangler.ts";
+import { startWranglerDev, stopAllWranglerDev, type WranglerDev } from "./wrangler.ts";
 
 export interface WorkerWithAudit {
   dev: WranglerDev;
@@ -14,14 +14,30 @@ export interface WorkerWithAudit {
   inspectorPort: number;
 }
 
+const benchDatabases = new Set<Sqld>();
+
+/** A sqld for a benchmark's audit trail; `stopBenchServers` disposes it whatever becomes of the benchmark. */
+export async function startBenchSqld(): Promise<Sqld> {
+  const db = await startSqld();
+  benchDatabases.add(db);
+  return db;
+}
+
+/** A benchmark's cleanup (also on its deadline or a signal): every wrangler dev it started, then every sqld. */
+export async function stopBenchServers(): Promise<void> {
+  await stopAllWranglerDev();
+  for (const db of benchDatabases) await db.dispose();
+  benchDatabases.clear();
+}
+
 /** The Worker vars that send its audit trail to `sqld`, sealed with a fresh signing key. */
 export async function auditVars(sqld: Sqld, kid: string): Promise<Record<string, string>> {
   return { AUDIT_DB_URL: sqld.url, AUDIT_SIGNING_KEY: await generateSigningKeySecret(kid) };
 }
 
-/** Starts both (the caller's cleanup stops them: stopAllWranglerDev, sqld.dispose). `sqld` may be one already running. */
+/** Starts both (`stopBenchServers` stops them). `sqld` may be one already running. */
 export async function startWorkerWithAudit(root: string, kid: string, sqld?: Sqld): Promise<WorkerWithAudit> {
-  const db = sqld ?? (await startSqld());
+  const db = sqld ?? (await startBenchSqld());
   const port = await freePort();
   const inspectorPort = await freePort();
   const secret = randomBytes(24).toString("hex");
