@@ -15,7 +15,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { mergeLimits, type Limits } from "../src/budget/budget-limits.ts";
-import { close, reserve, runKey, type CloseOutcome, type LedgerState, type Refusal, type Reservation, type ReserveOutcome, type Totals } from "../src/budget/ledger.ts";
+import { close, reserveSlices, runKey, type CloseOutcome, type LedgerState, type Reservation, type ReserveOutcome, type SliceAsk, type SlicesAnswer, type Totals } from "../src/budget/ledger.ts";
 import type { Amount } from "../src/budget/money.ts";
 import { periodKeys } from "../src/budget/periods.ts";
 import { tenantOfBudget } from "../src/budget/budget-scopes.ts";
@@ -51,29 +51,6 @@ export interface ReserveRequest {
 }
 
 export type ReserveAnswer = ReserveOutcome & { used: Totals };
-
-/** A slice of one scope: `amount` is what the run wants, `min` what its next call needs. */
-export interface SliceAsk {
-  name: string;
-  amount: Amount;
-  min?: Amount;
-  /** the scope's current slice of the same run, settled at `actual` in the same transaction */
-  replaces?: { id: string; actual: Amount };
-  extraLimits?: Limits;
-  /** answer `busy` rather than `refused` when only money other slices hold (not yet spent) stands in the way */
-  wait?: boolean;
-}
-
-export type SlicesAnswer =
-  /** every scope granted (`used`: the scope's UTC-day total after the grant) */
-  | { kind: "granted"; repeated: boolean; scopes: Array<{ name: string; reservation: Reservation; used: Totals }> }
-  /** a scope refused: nothing was written for any of them */
-  | { kind: "refused"; name: string; refusal: Refusal }
-  /** a scope has no room now, but would once slices other runs hold go back: nothing was written; ask again later */
-  | { kind: "busy"; name: string; refusal: Refusal }
-  /** the slice id was already settled or released in `name`: a new slice needs a new id */
-  | { kind: "closed"; name: string };
-
 
 type ReservationRow = {
   id: string;
@@ -209,44 +186,19 @@ export class Budget extends DurableObject<Env> {
     const at = Date.now();
     let answer!: SlicesAnswer;
     this.ctx.storage.transactionSync(() => {
-      const steps: Array<{ name: string; state: LedgerState; changed: { reservations: Set<string>; totals: Set<string> }; reservation: Reservation; used: Totals; repeated: boolean }> = [];
-      for (const sc of req.scopes) {
-        let state = this.view(sc.name, sc.replaces ? [req.id, sc.replaces.id] : [req.id], req.runId, at);
-        const changed = { reservations: new Set<string>(), totals: new Set<string>() };
-        const existing = state.reservations[req.id];
-        if (sc.replaces && !existing) {
-          const c = close(state, { id: sc.replaces.id, runId: req.runId, actual: sc.replaces.actual, at });
-          state = c.state;
-          if (c.changed.reservation) changed.reservations.add(c.changed.reservation);
-          for (const k of c.changed.totals) changed.totals.add(k);
-        }
-        const r = reserve(state, { id: req.id, runId: req.runId, amount: sc.amount, at, ...(sc.min ? { min: sc.min } : {}), ...(sc.wait ? { wait: true } : {}), ...(sc.extraLimits ? { extraLimits: sc.extraLimits } : {}) });
-        const o: ReserveOutcome = r.outcome;
-        if (o.kind === "refused") {
-          answer = { kind: "refused", name: sc.name, refusal: o.refusal };
-          this.log(sc.name, "refused", req.id, req.runId, { amount: sc.amount, ...(sc.min ? { min: sc.min } : {}), refusal: o.refusal }, at);
-          return;
-        }
-        if (o.kind === "closed") {
-          answer = { kind: "closed", name: sc.name };
-          return;
-        }
-        if (o.kind === "busy") {
-          answer = { kind: "busy", name: sc.name, refusal: o.refusal };
-          return;
-        }
-        if (r.changed.reservation) changed.reservations.add(r.changed.reservation);
-        for (const k of r.changed.totals) changed.totals.add(k);
-        steps.push({ name: sc.name, state: r.state, changed, reservation: o.reservation, used: r.state.totals[periodKeys(at).day] ?? ZERO_TOTALS, repeated: o.repeated });
+      const step = reserveSlices((name, ids) => this.view(name, ids, req.runId, at), { ...req, at });
+      answer = step.answer;
+      if (answer.kind === "refused") {
+        const sc = req.scopes.find((x) => x.name === (answer as { name: string }).name)!;
+        this.log(sc.name, "refused", req.id, req.runId, { amount: sc.amount, ...(sc.min ? { min: sc.min } : {}), refusal: answer.refusal }, at);
       }
-      for (const st of steps) {
-        this.write(st.name, st.state, st.changed);
-        if (st.repeated) continue;
-        const replaced = req.scopes.find((x) => x.name === st.name)?.replaces;
-        if (replaced) this.log(st.name, "settled", replaced.id, req.runId, { actual: replaced.actual, replacedBy: req.id }, at);
-        this.log(st.name, "reserved", req.id, req.runId, { amount: st.reservation.amount }, at);
+      for (const w of step.writes) {
+        this.write(w.name, w.state, w.changed);
+        if (!w.fresh) continue;
+        const replaced = req.scopes.find((x) => x.name === w.name)?.replaces;
+        if (replaced) this.log(w.name, "settled", replaced.id, req.runId, { actual: replaced.actual, replacedBy: req.id }, at);
+        this.log(w.name, "reserved", req.id, req.runId, { amount: w.state.reservations[req.id].amount }, at);
       }
-      answer = { kind: "granted", repeated: steps.every((x) => x.repeated), scopes: steps.map((x) => ({ name: x.name, reservation: x.reservation, used: x.used })) };
     });
     return ok(answer);
   }
@@ -256,7 +208,10 @@ export class Budget extends DurableObject<Env> {
     const r = await this.reserveSlices({ id: req.id, runId: req.runId, scopes: [{ name: req.name, amount: req.amount, ...(req.min ? { min: req.min } : {}), ...(req.replaces ? { replaces: req.replaces } : {}), ...(req.extraLimits ? { extraLimits: req.extraLimits } : {}) }] });
     if (!r.ok) return r;
     const a = r.value;
-    if (a.kind === "refused" || a.kind === "busy") return ok({ kind: a.kind, refusal: a.refusal, used: this.totalsRows(req.name, [periodKeys(Date.now()).day])[periodKeys(Date.now()).day] ?? ZERO_TOTALS });
+    if (a.kind === "refused" || a.kind === "busy") {
+      const day = periodKeys(Date.now()).day;
+      return ok({ kind: a.kind, refusal: a.refusal, used: this.totalsRows(req.name, [day])[day] ?? ZERO_TOTALS });
+    }
     if (a.kind === "closed") {
       const existing = this.reservationRow(req.name, req.id)!;
       return ok({ kind: "closed", reservation: existing, used: ZERO_TOTALS });

@@ -12,7 +12,7 @@ import type { RunState } from "../engine/run-state.ts";
 import type { WorkflowNode } from "../engine/workflow-schema.ts";
 import { breachOf } from "./budget-limits.ts";
 import { DEFAULT_MAX_OUTPUT_TOKENS, worstCaseCost } from "./call-cost.ts";
-import { formatUsd } from "./money.ts";
+import { describeAmount } from "./money.ts";
 import { levelPolicies, maxTokensPerCall, priceOverrides, runCap, sharedLimits } from "./policy-budgets.ts";
 import { priceFor } from "./price-table.ts";
 import { reservationIdFor, type SliceRequest } from "./run-budget.ts";
@@ -30,7 +30,6 @@ export function outputCapFor(s: RunState, node: WorkflowNode, request: Pick<LlmR
   return DEFAULT_MAX_OUTPUT_TOKENS;
 }
 
-const describe = (unit: "usd" | "tokens", n: number) => (unit === "usd" ? formatUsd(n) : `${n} tokens`);
 
 export function modelCallBudget(s: RunState, node: WorkflowNode, call: { callId: string; attempt: number; request: LlmRequest }): BudgetGate {
   if (!s.policy) return { kind: "proceed" }; // no governance loaded (pure tests of the interpreter)
@@ -44,7 +43,7 @@ export function modelCallBudget(s: RunState, node: WorkflowNode, call: { callId:
   const cur = s.cursor!;
   const breach = breachOf("run", runCap(levels, s.budget.cap), s.budget.spent, estimate);
   if (breach) {
-    const reason = `the run's budget of ${describe(breach.unit, breach.limit)} cannot take the next model call: ${describe(breach.unit, breach.used)} spent, the call could cost up to ${describe(breach.unit, breach.wouldAdd)}`;
+    const reason = `the run's budget of ${describeAmount(breach.unit, breach.limit)} cannot take the next model call: ${describeAmount(breach.unit, breach.used)} spent, the call could cost up to ${describeAmount(breach.unit, breach.wouldAdd)}`;
     return { kind: "append", events: [{ type: "run.limit_reached", data: { node: cur.node, callId: call.callId, limit: breach.unit, max: breach.limit, used: breach.used, wouldAdd: breach.wouldAdd, reason } }] };
   }
   const shared = sharedLimits(levels);

@@ -140,6 +140,68 @@ export function reserve(s: LedgerState, req: ReserveRequest): Step<ReserveOutcom
   };
 }
 
+/** A run's slice of one scope: `amount` is what it wants, `min` what its next call needs. */
+export interface SliceAsk {
+  name: string;
+  amount: Amount;
+  min?: Amount;
+  /** the scope's current slice of the same run, settled at `actual` before this one is granted */
+  replaces?: { id: string; actual: Amount };
+  extraLimits?: Limits;
+  /** answer `busy` rather than `refused` when only money other slices hold (not yet spent) stands in the way */
+  wait?: boolean;
+}
+
+export type SlicesAnswer =
+  /** every scope granted (`used`: the scope's UTC-day total after the grant) */
+  | { kind: "granted"; repeated: boolean; scopes: Array<{ name: string; reservation: Reservation; used: Totals }> }
+  /** a scope refused: nothing changes in any of them */
+  | { kind: "refused"; name: string; refusal: Refusal }
+  /** a scope has no room now, but would once slices other runs hold go back: nothing changes; ask again later */
+  | { kind: "busy"; name: string; refusal: Refusal }
+  /** the slice id was already settled or released in `name`: a new slice needs a new id */
+  | { kind: "closed"; name: string };
+
+/** What granting a slice changes in one scope's ledger. */
+export interface SliceWrite {
+  name: string;
+  state: LedgerState;
+  changed: { reservations: Set<string>; totals: Set<string> };
+  /** false when the grant repeats an earlier one (nothing new to record) */
+  fresh: boolean;
+}
+
+/**
+ * A run's slice of several scopes, all or none: in each scope the slice it replaces is settled
+ * (unless this grant repeats an earlier one, which did that) and reservation `id` is granted
+ * between `min` and `amount`. `view(name, ids)` is the scope's ledger, or the part of it holding
+ * the reservations `ids`, the run's total and the windows of `at`. Writes are returned only when
+ * every scope granted.
+ */
+export function reserveSlices(view: (name: string, ids: string[]) => LedgerState, req: { id: string; runId: string; scopes: SliceAsk[]; at: number }): { answer: SlicesAnswer; writes: SliceWrite[] } {
+  const writes: SliceWrite[] = [];
+  const granted: Array<{ name: string; reservation: Reservation; used: Totals }> = [];
+  for (const sc of req.scopes) {
+    let state = view(sc.name, sc.replaces ? [req.id, sc.replaces.id] : [req.id]);
+    const changed = { reservations: new Set<string>(), totals: new Set<string>() };
+    if (sc.replaces && !state.reservations[req.id]) {
+      const c = close(state, { id: sc.replaces.id, runId: req.runId, actual: sc.replaces.actual, at: req.at });
+      state = c.state;
+      if (c.changed.reservation) changed.reservations.add(c.changed.reservation);
+      for (const k of c.changed.totals) changed.totals.add(k);
+    }
+    const r = reserve(state, { id: req.id, runId: req.runId, amount: sc.amount, at: req.at, ...(sc.min ? { min: sc.min } : {}), ...(sc.wait ? { wait: true } : {}), ...(sc.extraLimits ? { extraLimits: sc.extraLimits } : {}) });
+    const o = r.outcome;
+    if (o.kind === "refused" || o.kind === "busy") return { answer: { kind: o.kind, name: sc.name, refusal: o.refusal }, writes: [] };
+    if (o.kind === "closed") return { answer: { kind: "closed", name: sc.name }, writes: [] };
+    if (r.changed.reservation) changed.reservations.add(r.changed.reservation);
+    for (const k of r.changed.totals) changed.totals.add(k);
+    writes.push({ name: sc.name, state: r.state, changed, fresh: !o.repeated });
+    granted.push({ name: sc.name, reservation: o.reservation, used: r.state.totals[periodKeys(req.at).day] ?? EMPTY_TOTALS });
+  }
+  return { answer: { kind: "granted", repeated: writes.every((w) => !w.fresh), scopes: granted }, writes };
+}
+
 /**
  * Settles a reservation at its actual cost (release: at zero). Idempotent: a repeated
  * settlement or release of a closed reservation changes nothing and answers as the first did.

@@ -29,6 +29,11 @@ export function sub(a: Amount, b: Amount): Amount {
   return { usdMicros: a.usdMicros - b.usdMicros, tokens: a.tokens - b.tokens };
 }
 
+/** An amount in one unit as people read it: "$0.004213" or "1200 tokens". */
+export function describeAmount(unit: "usd" | "tokens", n: number): string {
+  return unit === "usd" ? formatUsd(n) : `${n} tokens`;
+}
+
 /** "$0.004213" — six decimals, exactly what the ledger holds. */
 export function formatUsd(micros: number): string {
   const sign = micros < 0 ? "-" : "";

@@ -7,7 +7,7 @@ import { replay } from "../../src/engine/replay.ts";
 import { breachFacts, sliceReturnJobs } from "../../src/budget/settlement.ts";
 import { dayKey } from "../../src/budget/periods.ts";
 import { SLICE_CALLS } from "../../src/budget/slices.ts";
-import { BUDGET_WAITS } from "../../src/budget/budget-client.ts";
+import { BUDGET_WAITS } from "../../src/budget/slice-answer.ts";
 import { BudgetBook } from "./budget-book.ts";
 import { Harness, type Observer } from "./interpreter-harness.ts";
 
