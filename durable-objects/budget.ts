@@ -15,7 +15,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { mergeLimits, type Limits } from "../src/budget/budget-limits.ts";
-import { close, reserveSlices, runKey, type CloseOutcome, type LedgerState, type Reservation, type ReserveOutcome, type SliceAsk, type SlicesAnswer, type Totals } from "../src/budget/ledger.ts";
+import { close, reserveSlices, runKey, type CloseOutcome, type LedgerState, type Reservation, type SliceAsk, type SlicesAnswer, type Totals } from "../src/budget/ledger.ts";
 import type { Amount } from "../src/budget/money.ts";
 import { periodKeys } from "../src/budget/periods.ts";
 import { tenantOfBudget } from "../src/budget/budget-scopes.ts";
@@ -36,21 +36,6 @@ export interface BudgetUsage extends BudgetSettings {
   /** reservations granted and not yet settled or released */
   open: number;
 }
-
-export interface ReserveRequest {
-  name: string;
-  id: string;
-  runId: string;
-  amount: Amount;
-  /** with `min`, a partial grant (a run's slice): anything from `min` to `amount`, sized by what the windows have left */
-  min?: Amount;
-  /** a reservation of the same run settled at `actual` in the same transaction, before this one is granted (the slice this one replaces) */
-  replaces?: { id: string; actual: Amount };
-  /** the run's policy limits for this scope, merged most-restrictively with the object's own */
-  extraLimits?: Limits;
-}
-
-export type ReserveAnswer = ReserveOutcome & { used: Totals };
 
 type ReservationRow = {
   id: string;
@@ -203,32 +188,6 @@ export class Budget extends DurableObject<Env> {
     return ok(answer);
   }
 
-  /** Reserves `amount` for reservation `id` in one scope unless it would take any window past its limit. Idempotent by id. */
-  async reserve(req: ReserveRequest): Promise<RpcResult<ReserveAnswer>> {
-    const r = await this.reserveSlices({ id: req.id, runId: req.runId, scopes: [{ name: req.name, amount: req.amount, ...(req.min ? { min: req.min } : {}), ...(req.replaces ? { replaces: req.replaces } : {}), ...(req.extraLimits ? { extraLimits: req.extraLimits } : {}) }] });
-    if (!r.ok) return r;
-    const a = r.value;
-    if (a.kind === "refused" || a.kind === "busy") {
-      const day = periodKeys(Date.now()).day;
-      return ok({ kind: a.kind, refusal: a.refusal, used: this.totalsRows(req.name, [day])[day] ?? ZERO_TOTALS });
-    }
-    if (a.kind === "closed") {
-      const existing = this.reservationRow(req.name, req.id)!;
-      return ok({ kind: "closed", reservation: existing, used: ZERO_TOTALS });
-    }
-    return ok({ kind: "granted", reservation: a.scopes[0].reservation, repeated: a.repeated, used: a.scopes[0].used });
-  }
-
-  /** Settles reservation `id` at its actual cost (idempotent: a retried settlement never counts twice). */
-  async settle(req: { name: string; id: string; runId: string; actual: Amount }): Promise<RpcResult<CloseOutcome>> {
-    return this.closeReservation(req, false);
-  }
-
-  /** Releases reservation `id` (idempotent). */
-  async release(req: { name: string; id: string; runId: string }): Promise<RpcResult<CloseOutcome>> {
-    return this.closeReservation({ ...req, actual: { usdMicros: 0, tokens: 0 } }, true);
-  }
-
   /** A run's slice goes back: in each scope settled at `actual` (or released), in one transaction. Idempotent. */
   async returnSlices(req: { id: string; runId: string; scopes: Array<{ name: string; actual: Amount; release: boolean }> }): Promise<RpcResult<CloseOutcome[]>> {
     for (const sc of req.scopes) {
@@ -241,16 +200,6 @@ export class Budget extends DurableObject<Env> {
       for (const sc of req.scopes) out.push(this.closeInTransaction({ name: sc.name, id: req.id, runId: req.runId, actual: sc.release ? { usdMicros: 0, tokens: 0 } : sc.actual }, sc.release, at));
     });
     return ok(out);
-  }
-
-  private closeReservation(req: { name: string; id: string; runId: string; actual: Amount }, release: boolean): RpcResult<CloseOutcome> {
-    const c = this.check(req.name);
-    if (!c.ok) return c;
-    let outcome!: CloseOutcome;
-    this.ctx.storage.transactionSync(() => {
-      outcome = this.closeInTransaction(req, release, Date.now());
-    });
-    return ok(outcome);
   }
 
   private closeInTransaction(req: { name: string; id: string; runId: string; actual: Amount }, release: boolean, at: number): CloseOutcome {

@@ -14,7 +14,7 @@ export type RunRpc = Methods<AgentRun, "start" | "summary" | "events" | "control
 export type RegistryRpc = Methods<TenantRegistry, "publish" | "workflow" | "listWorkflows" | "indexRun" | "listRuns" | "rotateWebhookSecret" | "webhookInfo" | "webhookEndpoint" | "recordWebhookDelivery" | "putDirectory" | "directory" | "rolesOf" | "indexApproval" | "listApprovals" | "putPolicy" | "getPolicy" | "policyHistory" | "policySet" | "recordAudit" | "auditBacklog" | "indexMemoryConflicts" | "listMemoryConflicts">;
 
 export type MemoryRpc = Methods<AgentMemory, "write" | "read" | "conflicts" | "conflict" | "resolve" | "retract" | "erase">;
-export type BudgetRpc = Methods<Budget, "reserveSlices" | "returnSlices" | "reserve" | "settle" | "release" | "usage" | "runUsage" | "setLimits" | "ledger" | "injectFault">;
+export type BudgetRpc = Methods<Budget, "reserveSlices" | "returnSlices" | "usage" | "runUsage" | "setLimits" | "ledger" | "injectFault">;
 
 export const runStub = (env: Env, runId: string): RunRpc => env.AGENT_RUN.get(env.AGENT_RUN.idFromName(runId)) as unknown as RunRpc;
 export const registryStub = (env: Env, tenant: string): RegistryRpc => env.TENANT_REGISTRY.get(env.TENANT_REGISTRY.idFromName(tenant)) as unknown as RegistryRpc;

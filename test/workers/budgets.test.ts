@@ -217,14 +217,15 @@ describe("budgets: the ledger object", () => {
     const name = workflowBudgetName("bud-idem", "wf");
     const b = budgetStub(env, name);
     await b.setLimits(name, { day: { usdMicros: 1_000 } }, {}, "test");
-    const first = await b.reserve({ name, id: "r1", runId: "run_x", amount: { usdMicros: 600, tokens: 10 } });
+    const ask = (id: string, runId: string) => b.reserveSlices({ id, runId, scopes: [{ name, amount: { usdMicros: 600, tokens: 10 } }] });
+    const first = await ask("r1", "run_x");
     expect(first.ok && first.value.kind).toBe("granted");
-    const again = await b.reserve({ name, id: "r1", runId: "run_x", amount: { usdMicros: 600, tokens: 10 } });
+    const again = await ask("r1", "run_x");
     expect(again.ok && again.value.kind === "granted" && again.value.repeated).toBe(true);
-    const second = await b.reserve({ name, id: "r2", runId: "run_y", amount: { usdMicros: 600, tokens: 10 } });
+    const second = await ask("r2", "run_y");
     expect(second.ok && second.value.kind).toBe("refused");
-    for (let i = 0; i < 3; i++) await b.settle({ name, id: "r1", runId: "run_x", actual: { usdMicros: 250, tokens: 5 } });
-    await b.release({ name, id: "r1", runId: "run_x" }); // a late release of a settled reservation changes nothing
+    for (let i = 0; i < 3; i++) await b.returnSlices({ id: "r1", runId: "run_x", scopes: [{ name, actual: { usdMicros: 250, tokens: 5 }, release: false }] });
+    await b.returnSlices({ id: "r1", runId: "run_x", scopes: [{ name, actual: { usdMicros: 0, tokens: 0 }, release: true }] }); // a late release of a settled reservation changes nothing
     const u = await usage(name);
     expect(u.day.used.settled).toEqual({ usdMicros: 250, tokens: 5 });
     expect(u.day.used.reserved).toEqual({ usdMicros: 0, tokens: 0 });
