@@ -1,7 +1,7 @@
 /**
  * Starting a run, shared by `POST /v1/runs` and webhook deliveries: resolve the published
- * workflow, validate the input against its schema, start the run's object (idempotent by run
- * id and request hash), and index a new run in the tenant's registry.
+ * workflow, validate the input against its schema, and start the run's object (idempotent by run
+ * id and request hash; the run indexes itself in the tenant's registry before it answers).
  */
 import type { Actor } from "../engine/events.ts";
 import { validateInput } from "../engine/input-schema.ts";
@@ -29,7 +29,7 @@ export async function startRun(env: Env, args: StartRunArgs): Promise<RpcResult<
   const doc = wf.document as WorkflowDocument;
   const errors = validateInput(doc.input, args.input);
   if (errors.length) return fail(422, "Invalid input", `the input does not match the input schema of ${wf.id}@${wf.version}`, errors);
-  const res = await runStub(env, args.runId).start({
+  return runStub(env, args.runId).start({
     runId: args.runId,
     tenant: args.tenant,
     workflow: { id: wf.id, version: wf.version, hash: wf.hash },
@@ -38,6 +38,4 @@ export async function startRun(env: Env, args: StartRunArgs): Promise<RpcResult<
     actor: args.actor,
     requestHash: args.requestHash,
   });
-  if (res.ok && res.value.created) await registry.indexRun(res.value.run);
-  return res;
 }

@@ -70,6 +70,12 @@ export class RunLogStore {
     this.sql.exec(`INSERT INTO timers (id, due_at, purpose) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET due_at = excluded.due_at, purpose = excluded.purpose`, id, dueAt, purpose);
   }
 
+  /** When timer `id` is due, or null when it is not set. */
+  timerDue(id: string): number | null {
+    const row = this.sql.exec<{ due_at: number }>(`SELECT due_at FROM timers WHERE id = ?`, id).toArray()[0];
+    return row ? row.due_at : null;
+  }
+
   deleteTimer(id: string): void {
     this.sql.exec(`DELETE FROM timers WHERE id = ?`, id);
   }

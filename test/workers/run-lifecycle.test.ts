@@ -1,6 +1,6 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, events, publish, settle, startRun, tokenFor, recordedCalls } from "./helpers.ts";
+import { api, events, publish, runStubFor, settle, startRun, tokenFor, recordedCalls } from "./helpers.ts";
 
 const svc = () => env.FAKE_SERVICES_URL;
 
@@ -53,6 +53,25 @@ describe("run lifecycle", () => {
     expect(calls[0].authorization).toBe("Bearer fraud-key-from-secrets");
     expect(calls[1].body).toEqual({ claimId: "C-1", amount: 500 });
     expect(JSON.stringify(log)).not.toContain("fraud-key-from-secrets");
+  });
+
+  it("a new run is in its tenant's index when its start answers: the run delivers it through its outbox before its first step", async () => {
+    const token = await tokenFor("acme-index");
+    await publish(token, claimsWorkflow("indexed"));
+    const key = { "idempotency-key": "index-me-once" };
+    const run = await startRun(token, "indexed", { claimId: "C-9", amount: 50 }, key);
+    const listed = (await (await api("/v1/runs?workflow=indexed", { token })).json()) as { items: Array<{ id: string }> };
+    expect(listed.items.map((r) => r.id)).toContain(run.id);
+    await runInDurableObject(runStubFor(run.id), (_i: unknown, state: DurableObjectState) => {
+      // delivered and acknowledged: no index row waits in the outbox
+      expect(state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox WHERE kind = 'index'`).one().n).toBe(0);
+    });
+    // the client's retry with the same key answers with the same run, still listed once
+    const again = await startRun(token, "indexed", { claimId: "C-9", amount: 50 }, key);
+    expect(again.id).toBe(run.id);
+    const relisted = (await (await api("/v1/runs?workflow=indexed", { token })).json()) as { items: Array<{ id: string }> };
+    expect(relisted.items.filter((r) => r.id === run.id)).toHaveLength(1);
+    await settle(token, run.id);
   });
 
   it("rejects an invalid workflow with every error and changes nothing", async () => {
