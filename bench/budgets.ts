@@ -17,6 +17,8 @@
  * Writes bench/results/budgets.json and the `## budgets` section of bench/RESULTS.md.
  * Run alone: `node bench/budgets.ts` (Node 22 strips the types); --quick (small counts, writes nothing), --no-write, --profile (CPU profile of workerd over the runs one at a time).
  */
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../src/auth/tokens.ts";
 import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
@@ -30,7 +32,9 @@ const log = (msg: string) => console.log(`[${((performance.now() - t00) / 1000).
 const QUICK = process.argv.includes("--quick");
 const WRITE = !QUICK && !process.argv.includes("--no-write");
 
-const SEQUENTIAL = QUICK ? 10 : 60;
+const SEQUENTIAL = QUICK ? 10 : 200;
+/** runs one at a time on a second wrangler dev with its local-dev collectors on, the in-run baseline for what they add */
+const SEQUENTIAL_COLLECTORS = QUICK ? 0 : 100;
 const RUNS = QUICK ? 30 : 100;
 const CALLS = 3;
 const RUN_DEADLINE_MS = 120_000;
@@ -188,6 +192,30 @@ function callTimes(logs: Ev[][]): CallTimes {
   return out;
 }
 
+/** `count` runs one at a time under `headers`' tenant (a generous budget), after 3 warm-up runs; `after` runs once they are done, before their logs are read. */
+async function oneAtATime(headers: Record<string, string>, count: number, after: () => Promise<void> = async () => {}): Promise<CallTimes> {
+  await req(headers, "POST", "/v1/workflows", workflow);
+  await req(headers, "PUT", "/v1/budgets/tenant", { perDay: { usd: 1000 } });
+  for (let i = 0; i < 3; i++) await runToEnd(headers, -i); // warm-up
+  log(`${count} runs one at a time …`);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await runToEnd(headers, i);
+    if (r.status !== "completed") throw new Error(`run ${r.id} ended ${r.status}`);
+    ids.push(r.id);
+  }
+  await after();
+  await sleep(500); // slice returns drain through the outbox
+  return callTimes(await Promise.all(ids.map((id) => eventsOf(headers, id))));
+}
+
+/** "ms: calls" for the slice round trips, e.g. `2: 118, 3: 69, …` */
+function histogram(xs: number[]): string {
+  const h = new Map<number, number>();
+  for (const x of xs) h.set(x, (h.get(x) ?? 0) + 1);
+  return [...h].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v}`).join(", ");
+}
+
 async function main(): Promise<void> {
   const began = performance.now();
   const tree = gitState(root);
@@ -199,26 +227,19 @@ async function main(): Promise<void> {
 
   // one run at a time (the baseline), a generous budget
   const solo = await tenantHeaders("bench-solo");
-  await req(solo, "POST", "/v1/workflows", workflow);
-  await req(solo, "PUT", "/v1/budgets/tenant", { perDay: { usd: 1000 } });
-  for (let i = 0; i < 3; i++) await runToEnd(solo, -i); // warm-up
-  log(`${SEQUENTIAL} runs one at a time …`);
-  const soloIds: string[] = [];
   const profiler = process.argv.includes("--profile") ? await openProfiler(w.inspectorPort) : null;
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    const r = await runToEnd(solo, i);
-    if (r.status !== "completed") throw new Error(`run ${r.id} ended ${r.status}`);
-    soloIds.push(r.id);
-  }
-  if (profiler) {
-    const sp = summarizeProfile(await profiler.stop(), 30);
+  const soloTimes = await oneAtATime(solo, SEQUENTIAL, async () => {
+    if (!profiler) return;
+    const profile = await profiler.stop();
+    const path = join(tmpdir(), `warden-budgets-${Date.now()}.cpuprofile`);
+    writeFileSync(path, JSON.stringify(profile));
+    log(`CPU profile written to ${path}`);
+    const sp = summarizeProfile(profile, 30);
     console.log(`workerd CPU profile over the runs one at a time: ${sp.totalMs.toFixed(0)} ms sampled, ${sp.idleMs.toFixed(0)} ms idle; ms per run, inclusive:`);
     for (const [k, v] of sp.inclusive) console.log(`  ${(v / SEQUENTIAL).toFixed(2).padStart(7)}  ${k}`);
     console.log("  ms per run, self:");
     for (const [k, v] of sp.self) console.log(`  ${(v / SEQUENTIAL).toFixed(2).padStart(7)}  ${k}`);
-  }
-  await sleep(500); // slice returns drain through the outbox
-  const soloTimes = callTimes(await Promise.all(soloIds.map((id) => eventsOf(solo, id))));
+  });
   const perRunUsd = soloTimes.settledUsd / SEQUENTIAL;
 
   // RUNS runs at once against one tenant budget set to ~40% of what they would spend
@@ -234,6 +255,17 @@ async function main(): Promise<void> {
   const sharedTimes = callTimes(await Promise.all(ends.map((r) => eventsOf(shared, r.id))));
   const usage = await req<{ usage: { day: { settled: { usd: number }; reserved: { usd: number } } }; openReservations?: unknown }>(shared, "GET", "/v1/budgets/tenant");
   await dev.stop();
+
+  // the same runs one at a time with wrangler dev's local-dev collectors on (its default), as a baseline in this run
+  let collectorsTimes: CallTimes | null = null;
+  if (SEQUENTIAL_COLLECTORS) {
+    log("wrangler dev again, its local trace collector and explorer on …");
+    const wc = await startWorkerWithAudit(root, "budget-bench-collectors", w.sqld, { devCollectors: true });
+    base = wc.dev.base;
+    secret = wc.secret;
+    collectorsTimes = await oneAtATime(await tenantHeaders("bench-collectors"), SEQUENTIAL_COLLECTORS);
+    await wc.dev.stop();
+  }
 
   const statuses: Record<string, number> = {};
   for (const r of ends) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
@@ -255,9 +287,12 @@ async function main(): Promise<void> {
     slice_round_trip_p50: pct(x.roundTrip, 50),
     slice_round_trip_p99: pct(x.roundTrip, 99),
   });
-  const table = { "one run at a time": row(soloTimes), [`${RUNS} runs sharing one budget`]: row(sharedTimes) };
+  const table: Record<string, ReturnType<typeof row>> = { "one run at a time": row(soloTimes), [`${RUNS} runs sharing one budget`]: row(sharedTimes) };
+  if (collectorsTimes) table["one at a time, wrangler collectors on"] = row(collectorsTimes);
   console.log(`\nbudgets benchmark (${tree}); ms per model call from the runs' event clocks`);
   console.table(table);
+  console.log(`slice round trips one run at a time (ms: count): ${histogram(soloTimes.roundTrip)}`);
+  if (collectorsTimes) console.log(`… with wrangler's collectors on: ${histogram(collectorsTimes.roundTrip)}`);
   const callsShared = sharedTimes.both.length + sharedTimes.refused;
   console.log(`shared budget: limit $${limitUsd}, settled $${settledUsd.toFixed(6)}, overspend $${overspend.toFixed(6)}; runs ${JSON.stringify(statuses)}; ${sharedTimes.refused} refusals; ${sharedTimes.deferred} deferrals, ${sharedTimes.waitedThenCompleted} runs waited then completed; tenant Budget object served ${sharedTimes.tenantRequests} requests (slices and returns) for ${callsShared} model calls in ${spanS.toFixed(1)} s = ${tenantRps.toFixed(0)} requests/s (wall ${wallS.toFixed(1)} s)`);
 
@@ -285,6 +320,14 @@ async function main(): Promise<void> {
     "budget.shared.tenant_object_requests_per_s": Math.round(tenantRps),
     "budget.shared.tenant_object_requests_per_call": +(sharedTimes.tenantRequests / Math.max(callsShared, 1)).toFixed(2),
     "budget.calls_measured": soloTimes.both.length + sharedTimes.both.length,
+    ...(collectorsTimes
+      ? {
+          "budget.with_wrangler_collectors.reserve_settle.p99_ms": pct(collectorsTimes.both, 99),
+          "budget.with_wrangler_collectors.reserve_settle.mean_ms": mean(collectorsTimes.both),
+          "budget.with_wrangler_collectors.slice_round_trip.p50_ms": pct(collectorsTimes.roundTrip, 50),
+          "budget.with_wrangler_collectors.slice_round_trip.p99_ms": pct(collectorsTimes.roundTrip, 99),
+        }
+      : {}),
   };
   const targets: Array<[string, boolean]> = [
     ["reserve + settle p99 ≤ 5 ms (one run at a time)", m["budget.reserve_settle.p99_ms"] <= 5],
@@ -309,9 +352,15 @@ ${Object.entries(table)
   .join("\n")}
 
 The calls that waited for a slice are each run's first (one in ${CALLS} here); they pay the slice round trip, the others none, so the p99 is that round trip: one RPC to the tenant's Budget object and
-its durable write, which on this machine's local workerd shares one isolate thread with the run's own start (the API indexing the new run in the registry, the run's first audit shipment) and the
-client's polling. The settlement is a decision written with the call's outcome or the next step, so it costs no round trip. The previous design (a reservation and a settlement in both Budget objects per call,
+its durable write. Slice round trips one run at a time, ms: count: ${histogram(soloTimes.roundTrip)}. In local workerd every Durable Object of the Worker shares one isolate thread and each SQLite commit
+(an fsync) blocks it, so whatever else runs while a slice is asked for lengthens the round trip. Two changes at this tree took work out of that window: the run writes itself into the tenant's index before
+its first step (before, the API indexed it while the run asked for its first slice: about 1 ms more per round trip), and the run's lease timer is renewed only when half used (each renewal was a write and an
+alarm commit). The settlement is a decision written with the call's outcome or the next step, so it costs no round trip. The previous design (a reservation and a settlement in both Budget objects per call,
 the settlement through the run's outbox) measured reserve + settle p50 18 ms / p99 29 ms one run at a time on this machine (2026-11-25, tree 3677bd7).
+
+wrangler dev runs two local-dev collectors by default (\`X_LOCAL_OBSERVABILITY\`, \`X_LOCAL_EXPLORER\`): the trace collector writes every invocation's tail events into a SQLite database of its own on
+the same thread (in a strace of this benchmark, more than half of all page writes). Neither exists in deployed Workers or in a self-hosted workerd, so the benchmarks turn them off; the row "one at a time,
+wrangler collectors on" is the same ${SEQUENTIAL_COLLECTORS || ""} runs one at a time on a second wrangler dev with them on, in this run${collectorsTimes ? ` (slice round trips: ${histogram(collectorsTimes.roundTrip)})` : ""}.
 
 Shared budget: ${RUNS} runs started at once against a tenant day limit of $${limitUsd} (about 40% of what they would spend): settled $${settledUsd.toFixed(6)}, **overspend $${overspend.toFixed(6)}**;
 runs ${JSON.stringify(statuses)}, ${sharedTimes.refused} calls refused before they ran; ${sharedTimes.deferred} times a run found the room held by other runs' slices and waited (\`budget.deferred\`), and ${sharedTimes.waitedThenCompleted} runs that waited went on to complete. The tenant's Budget object served ${sharedTimes.tenantRequests} requests (slices granted or refused, slices returned) for ${callsShared} model calls

@@ -35,12 +35,12 @@ export async function auditVars(sqld: Sqld, kid: string): Promise<Record<string,
   return { AUDIT_DB_URL: sqld.url, AUDIT_SIGNING_KEY: await generateSigningKeySecret(kid) };
 }
 
-/** Starts both (`stopBenchServers` stops them). `sqld` may be one already running. */
-export async function startWorkerWithAudit(root: string, kid: string, sqld?: Sqld): Promise<WorkerWithAudit> {
+/** Starts both (`stopBenchServers` stops them). `sqld` may be one already running; `devCollectors` turns wrangler dev's local trace collector and explorer on (see wrangler.ts). */
+export async function startWorkerWithAudit(root: string, kid: string, sqld?: Sqld, opts: { devCollectors?: boolean } = {}): Promise<WorkerWithAudit> {
   const db = sqld ?? (await startBenchSqld());
   const port = await freePort();
   const inspectorPort = await freePort();
   const secret = randomBytes(24).toString("hex");
-  const dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, ...(await auditVars(db, kid)) } });
+  const dev = await startWranglerDev({ root, port, inspectorPort, vars: { WARDEN_JWT_SECRET: secret, ...(await auditVars(db, kid)) }, devCollectors: opts.devCollectors });
   return { dev, sqld: db, secret, inspectorPort };
 }

@@ -3,6 +3,13 @@
  * wrangler watches its sources and reloads the Worker on every change, which would spoil a
  * benchmark while src/ is being edited, so it runs on a copy taken now (node_modules linked).
  * State is persisted to a fresh temp dir (`--persist-to`), removed on stop.
+ *
+ * wrangler dev's own local-dev collectors are off unless asked for (`devCollectors`): its trace
+ * collector (`X_LOCAL_OBSERVABILITY`, on by default) writes every invocation's tail events into a
+ * SQLite database of its own, committed on workerd's one thread (about half of all page writes in
+ * a budgets run), and its local explorer (`X_LOCAL_EXPLORER`) inspects Durable Objects. Neither
+ * exists in deployed Workers or in a self-hosted workerd, so with them on a benchmark measures
+ * wrangler's tooling as much as the Worker.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -24,6 +31,11 @@ export interface WranglerDev {
 
 const live = new Set<WranglerDev>();
 
+/** The environment that turns wrangler dev's local trace collector and explorer on or off. */
+export function devCollectorEnv(on: boolean): Record<string, string> {
+  return { X_LOCAL_OBSERVABILITY: String(on), X_LOCAL_EXPLORER: String(on) };
+}
+
 export function snapshotWorker(root: string): string {
   const dir = mkdtempSync(join(tmpdir(), "warden-bench-src-"));
   for (const f of ["src", "durable-objects", "migrations", "wrangler.jsonc", "package.json", "tsconfig.json"]) if (existsSync(join(root, f))) cpSync(join(root, f), join(dir, f), { recursive: true });
@@ -32,7 +44,7 @@ export function snapshotWorker(root: string): string {
 }
 
 /** Starts wrangler dev on 127.0.0.1:port and waits (at most 120 s) for GET /healthz; `vars` become `--var K:V`. */
-export async function startWranglerDev(opts: { root: string; port: number; inspectorPort: number; vars: Record<string, string> }): Promise<WranglerDev> {
+export async function startWranglerDev(opts: { root: string; port: number; inspectorPort: number; vars: Record<string, string>; devCollectors?: boolean }): Promise<WranglerDev> {
   const { root, port, inspectorPort } = opts;
   const persistDir = mkdtempSync(join(tmpdir(), "warden-bench-persist-"));
   const workerDir = snapshotWorker(root);
@@ -40,7 +52,7 @@ export async function startWranglerDev(opts: { root: string; port: number; inspe
   const child = spawn(
     join(root, "node_modules", ".bin", "wrangler"),
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, ...vars, "--show-interactive-dev-session=false", "--inspector-port", String(inspectorPort)],
-    { cwd: workerDir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true" } },
+    { cwd: workerDir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true", ...devCollectorEnv(opts.devCollectors ?? false) } },
   );
   let output = "";
   let reloads = 0;
