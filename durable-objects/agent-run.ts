@@ -256,7 +256,16 @@ export class AgentRun extends DurableObject<Env> {
     const loaded = await this.policySet(s1);
     if (this.state) return this.start(req); // a concurrent start won while the policy set loaded
     const second = { seq: 2, type: "policy.loaded", at: first.at, data: loaded } as RunEvent;
-    const s = apply(s1, second);
+    let s = apply(s1, second);
+    const started = [first, second];
+    // a run whose first node is a model call asks for its first slice with its start (the interpreter's first decision)
+    const d = decide(s);
+    const admission = d.kind === "append" && d.events[0].type === "budget.slice_requested" ? d.events[0] : null;
+    if (admission) {
+      const e = { seq: 3, type: admission.type, at: first.at, data: admission.data } as RunEvent;
+      s = apply(s, e);
+      started.push(e);
+    }
     // The tenant's index hears of the run (through the outbox, so a failed delivery is retried)
     // before the run takes its first step and before the client hears of it: a listing never
     // misses a run that is already acting. Then the run starts working (the lease alarm takes
@@ -264,13 +273,13 @@ export class AgentRun extends DurableObject<Env> {
     // Idempotency-Key. Indexing first also keeps the index's write out of the run's first steps
     // (its first slice round trip was about 1 ms slower with the index written alongside).
     this.transaction(() => {
-      this.store.insertEvent(first);
-      this.store.insertEvent(second);
-      this.audit.append([auditRecordForEvent(s, first), auditRecordForEvent(s, second)]);
+      for (const e of started) this.store.insertEvent(e);
+      this.audit.append(started.map((e) => auditRecordForEvent(s, e)));
       this.store.setTimer(LEASE, first.at + LEASE_MS, "lease");
       this.store.enqueue("index", summarize(s), first.at);
     });
     this.state = s;
+    if (s.budget.request) this.sendSliceRequest(s.budget.request); // answered while the run indexes itself and takes its first step
     this.scheduleAuditShip();
     await this.deliverOutbox();
     this.armAlarm();
@@ -504,10 +513,33 @@ export class AgentRun extends DurableObject<Env> {
    * it as it ends; the Budget object answers a repeated ask as it did the first.
    */
   private async askForSlices(r: SliceRequest): Promise<boolean> {
-    const outcome = await requestSlices(this.env, this.state!.runId, r, () => Date.now());
+    const outcome = await (this.asking?.sliceId === r.sliceId ? this.asking.answer : requestSlices(this.env, this.state!.runId, r, () => Date.now()));
     if (this.stopped || !this.state || this.state.terminal) return false; // a grant the run no longer records is released as it ends (retireIdleSlices)
+    if (this.state.budget.request?.sliceId !== r.sliceId) return true; // already recorded (a request sent ahead records its own answer)
     this.append([outcome]);
     return this.budgetAnswered(outcome);
+  }
+
+  /** The slice request sent ahead (at admission), until its answer is recorded. */
+  private asking: { sliceId: string; answer: Promise<NewEvent> } | null = null;
+
+  /**
+   * Sends a recorded slice request ahead of the call that needs it and records the answer when it
+   * comes, unless the run's drive, waiting at the call for the same request, records it first.
+   * Nothing is lost if this instance dies meanwhile: the request is in the log, and the drive asks
+   * again with the same slice id (the Budget object answers a repeated ask as it did the first).
+   */
+  private sendSliceRequest(r: SliceRequest): void {
+    const answer = requestSlices(this.env, this.state!.runId, r, () => Date.now());
+    this.asking = { sliceId: r.sliceId, answer };
+    this.ctx.waitUntil(
+      answer.then((outcome) => {
+        if (this.asking?.sliceId === r.sliceId) this.asking = null;
+        if (this.stopped || !this.state || this.state.terminal || this.state.budget.request?.sliceId !== r.sliceId) return;
+        this.append([outcome]);
+        if (!this.working) this.kick(); // the run stopped meanwhile (say, to wait for a person): the slice it no longer holds goes back now
+      }),
+    );
   }
 
   /** True when the run can go on; after `budget.unavailable` or `budget.deferred` the lease timer is set to when to ask again. */

@@ -30,9 +30,13 @@ const blocking = { window: z.enum(["run", "day", "month"]), unit: z.enum(["usd",
 export const budgetEventSchemas = {
   /**
    * decision: the run asks the shared budgets for a slice (a reservation it then lends from
-   * locally, call by call), because a scope's current slice cannot cover the next model call
+   * locally, call by call), because a scope's current slice cannot cover the next model call; or,
+   * with `admission`, its first slice as it starts (no call yet: `callId` and `reservationId` are
+   * null), so the answer can arrive while the run indexes itself and takes its first step
    */
-  "budget.slice_requested": z.object({ sliceId: z.string(), node: z.string(), callId: z.string(), reservationId: z.string(), scopes: z.array(sliceScope) }),
+  "budget.slice_requested": z.object({ sliceId: z.string(), node: z.string(), callId: z.string().nullable(), reservationId: z.string().nullable(), scopes: z.array(sliceScope), admission: z.literal(true).optional() }),
+  /** the slice asked for at admission was not granted (no room, or the Budget object unreachable): nothing changes; the run asks again at its first model call, where a refusal halts it */
+  "budget.slice_declined": z.object({ sliceId: z.string(), answer: z.enum(["refused", "busy", "closed", "unavailable"]), reason: z.string() }),
   /** every scope granted a slice (between `min` and `want`; `used` is the scope's UTC-day total after the grant) */
   "budget.slice_granted": z.object({ sliceId: z.string(), scopes: z.array(z.object({ name: z.string(), granted: amount, day: z.string(), month: z.string(), used: amount })) }),
   /** a slice went back to its scope: settled at what the run spent from it, the rest released */

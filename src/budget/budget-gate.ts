@@ -31,27 +31,50 @@ export function outputCapFor(s: RunState, node: WorkflowNode, request: Pick<LlmR
 }
 
 
+/** What a model call is reserved from: the policies at its node, its price and worst case, and the shared budgets (tenant, workflow) with their policy limits. */
+function callBasis(s: RunState, node: WorkflowNode, request: LlmRequest) {
+  const levels = levelPolicies(s.policy, node);
+  const price = priceFor(request.provider, request.model, priceOverrides(levels));
+  const estimate = worstCaseCost(request, outputCapFor(s, node, request), price);
+  const shared = sharedLimits(levels);
+  const scopes = [
+    { scope: "tenant" as const, name: tenantBudgetName(s.tenant), limits: shared.tenant },
+    { scope: "workflow" as const, name: workflowBudgetName(s.tenant, s.workflow.id), limits: shared.workflow },
+  ];
+  return { levels, price, estimate, scopes, worst: { usdMicros: estimate.usdMicros, tokens: estimate.tokens } };
+}
+
+/**
+ * The run's first slice, asked for as the run starts when its first node is a model call: the
+ * ask the gate would make at that call (its worst case as the least, a few calls' worth wanted),
+ * recorded with the run's start so the answer can arrive while the run indexes itself and takes
+ * its first step. Null when there is nothing to ask (no governance loaded, or the call would
+ * already break the run's own cap: the gate stops the run at the call).
+ */
+export function admissionSlice(s: RunState, node: WorkflowNode, request: LlmRequest): NewEvent | null {
+  if (!s.policy) return null;
+  const { levels, estimate, scopes, worst } = callBasis(s, node, request);
+  if (breachOf("run", runCap(levels, s.budget.cap), s.budget.spent, estimate)) return null;
+  const want = sliceWant(worst);
+  return {
+    type: "budget.slice_requested",
+    data: { sliceId: sliceIdFor(s.runId, s.budget.issued + 1), node: s.doc.start, callId: null, reservationId: null, admission: true, scopes: scopes.map((sc) => ({ ...sc, min: worst, want, replaces: null })) },
+  };
+}
+
 export function modelCallBudget(s: RunState, node: WorkflowNode, call: { callId: string; attempt: number; request: LlmRequest }): BudgetGate {
   if (!s.policy) return { kind: "proceed" }; // no governance loaded (pure tests of the interpreter)
   const reservationId = reservationIdFor(s.runId, call.callId, call.attempt);
   const open = s.budget.open[reservationId];
   if (open) return open.status === "granted" && !open.closing ? { kind: "proceed" } : { kind: "stopped" };
   if (s.budget.request) return { kind: "reserve", request: s.budget.request };
-  const levels = levelPolicies(s.policy, node);
-  const price = priceFor(call.request.provider, call.request.model, priceOverrides(levels));
-  const estimate = worstCaseCost(call.request, outputCapFor(s, node, call.request), price);
+  const { levels, price, estimate, scopes, worst } = callBasis(s, node, call.request);
   const cur = s.cursor!;
   const breach = breachOf("run", runCap(levels, s.budget.cap), s.budget.spent, estimate);
   if (breach) {
     const reason = `the run's budget of ${describeAmount(breach.unit, breach.limit)} cannot take the next model call: ${describeAmount(breach.unit, breach.used)} spent, the call could cost up to ${describeAmount(breach.unit, breach.wouldAdd)}`;
     return { kind: "append", events: [{ type: "run.limit_reached", data: { node: cur.node, callId: call.callId, limit: breach.unit, max: breach.limit, used: breach.used, wouldAdd: breach.wouldAdd, reason } }] };
   }
-  const shared = sharedLimits(levels);
-  const scopes = [
-    { scope: "tenant" as const, name: tenantBudgetName(s.tenant), limits: shared.tenant },
-    { scope: "workflow" as const, name: workflowBudgetName(s.tenant, s.workflow.id), limits: shared.workflow },
-  ];
-  const worst = { usdMicros: estimate.usdMicros, tokens: estimate.tokens };
   const short = scopes.filter((sc) => !covers(s.budget.slices[sc.name], worst, s.lastAt));
   if (short.length) {
     const sliceId = sliceIdFor(s.runId, s.budget.issued + 1);

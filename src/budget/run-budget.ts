@@ -32,8 +32,10 @@ export interface OpenReservation {
 export interface SliceRequest {
   sliceId: string;
   node: string;
-  callId: string;
-  reservationId: string;
+  /** the call it is for (null for the slice asked at admission, before any call) */
+  callId: string | null;
+  reservationId: string | null;
+  admission?: true;
   scopes: Array<BudgetScopeRef & { min: Amount; want: Amount; replaces: { sliceId: string; actual: Amount } | null }>;
   /** times a Budget object could not be reached for it, times it had no room yet (`budget.deferred`), and when to ask again */
   unavailable: number;
@@ -95,7 +97,7 @@ function retire(s: RunState, slices: ReturningSlice[]): RunState {
 
 type BudgetEvent = Extract<
   RunEvent,
-  { type: "budget.slice_requested" | "budget.slice_granted" | "budget.slice_returned" | "budget.requested" | "budget.reserved" | "budget.refused" | "budget.deferred" | "budget.unavailable" | "budget.settled" | "run.limit_reached" | "budget.limits_set" }
+  { type: "budget.slice_requested" | "budget.slice_granted" | "budget.slice_declined" | "budget.slice_returned" | "budget.requested" | "budget.reserved" | "budget.refused" | "budget.deferred" | "budget.unavailable" | "budget.settled" | "run.limit_reached" | "budget.limits_set" }
 >;
 
 /** The budget events themselves. */
@@ -113,6 +115,10 @@ export function applyBudgetEvent(s: RunState, e: BudgetEvent): RunState {
         if (sc) slices[g.name] = { sliceId: req.sliceId, scope: sc.scope, name: g.name, granted: g.granted, used: ZERO, day: g.day, month: g.month }; // the slice it replaces was settled by the same grant
       }
       return withBudget(s, { slices, request: null });
+    }
+    case "budget.slice_declined": {
+      const req = b.request;
+      return req && req.sliceId === e.data.sliceId ? withBudget(s, { request: null }) : s;
     }
     case "budget.unavailable": {
       const req = b.request;

@@ -4,7 +4,9 @@
  * `budget.refused` (which budget, what it has used, what the call would have cost),
  * `budget.deferred` (no room yet: ask again after a backoff, BUDGET_WAITS times, the last ask
  * taking the answer) or `budget.unavailable` (the Budget object could not be reached, or the slice
- * id was closed; the run spends nothing and retries with backoff).
+ * id was closed; the run spends nothing and retries with backoff). A slice asked for at admission
+ * that is not granted is `budget.slice_declined` instead: the run goes on, and its first model
+ * call asks again, where those answers apply.
  */
 import type { NewEvent } from "../engine/events.ts";
 import type { SliceAsk, SlicesAnswer } from "./ledger.ts";
@@ -36,6 +38,7 @@ export function sliceAsks(r: SliceRequest): SliceAsk[] {
 
 /** The event recording `answer` to `r`, at `now`. */
 export function sliceAnswerEvent(r: SliceRequest, answer: SlicesAnswer, now: number): NewEvent {
+  if (r.admission && answer.kind !== "granted") return sliceDeclined(r, answer.kind, answer.kind === "closed" ? `slice ${r.sliceId} is already closed in ${answer.name}` : `${answer.name} has no room for it now`);
   switch (answer.kind) {
     case "granted":
       return {
@@ -48,9 +51,10 @@ export function sliceAnswerEvent(r: SliceRequest, answer: SlicesAnswer, now: num
     case "refused": {
       const f = answer.refusal;
       const sc = r.scopes.find((x) => x.name === answer.name)!;
+      const [callId, reservationId] = [r.callId ?? "", r.reservationId ?? ""]; // a call's request (an admission request is declined above)
       const windowName = f.window === "run" ? "per-run" : f.window === "day" ? `daily (${f.period.slice(4)} UTC)` : `monthly (${f.period.slice(6)} UTC)`;
       const reason = `the ${sc.scope} budget ${sc.name} (${windowName}, ${describeAmount(f.unit, f.limit)}) has ${describeAmount(f.unit, f.used)} used or reserved; the next model call could cost up to ${describeAmount(f.unit, f.wouldAdd)}`;
-      return { type: "budget.refused", data: { node: r.node, callId: r.callId, reservationId: r.reservationId, sliceId: r.sliceId, scope: sc.scope, name: sc.name, window: f.window, unit: f.unit, period: f.period, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, reason } };
+      return { type: "budget.refused", data: { node: r.node, callId, reservationId, sliceId: r.sliceId, scope: sc.scope, name: sc.name, window: f.window, unit: f.unit, period: f.period, limit: f.limit, used: f.used, wouldAdd: f.wouldAdd, reason } };
     }
     case "busy": {
       const f = answer.refusal;
@@ -63,5 +67,11 @@ export function sliceAnswerEvent(r: SliceRequest, answer: SlicesAnswer, now: num
 
 /** The Budget object could not be reached (or did not answer the request): the run spends nothing and asks again after a backoff. */
 export function sliceUnavailable(r: SliceRequest, error: string, now: number): NewEvent {
+  if (r.admission) return sliceDeclined(r, "unavailable", error);
   return { type: "budget.unavailable", data: { sliceId: r.sliceId, error: error.slice(0, 500), attempt: r.unavailable + 1, retryAt: now + budgetRetryDelay(r.unavailable) } };
+}
+
+/** The slice asked for at admission was not granted: the run goes on and asks at its first model call (where the usual waits, retries and refusal apply). */
+function sliceDeclined(r: SliceRequest, answer: "refused" | "busy" | "closed" | "unavailable", reason: string): NewEvent {
+  return { type: "budget.slice_declined", data: { sliceId: r.sliceId, answer, reason: reason.slice(0, 500) } };
 }

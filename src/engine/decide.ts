@@ -16,7 +16,7 @@ import { pendingTimers, tally } from "../approvals/approval-state.ts";
 import { gate, hostOf, type CallSpec } from "./policy-gate.ts";
 import { runScope } from "./run-scope.ts";
 import { decideMemory } from "./memory-node.ts";
-import { modelCallBudget } from "../budget/budget-gate.ts";
+import { admissionSlice, modelCallBudget } from "../budget/budget-gate.ts";
 import { iterationLimit, stepLimit, toolCallLimit } from "../budget/run-limits.ts";
 import { pendingSettlements, type SliceRequest } from "../budget/run-budget.ts";
 
@@ -215,6 +215,11 @@ export function decide(s: RunState): Decision {
 
   if (s.pending !== null) {
     const target = s.doc.nodes[s.pending];
+    // a run whose first node is a model call asks for its first slice as it starts (see admissionSlice)
+    if (target && s.pending === s.doc.start && s.budget.issued === 0 && !s.visits[s.pending] && (target.kind === "llm" || target.kind === "agent")) {
+      const ask = admissionSlice(s, target, llmRequestFor(s, target.model, initialMessages(s, target), target.kind === "agent" ? target.tools : [], target.maxTokens));
+      if (ask) return append(ask);
+    }
     if (!target) return append({ type: "run.failed", data: { error: { message: `next node "${s.pending}" does not exist` } } });
     const steps = stepLimit(s, s.pending);
     if (steps) return append(steps);

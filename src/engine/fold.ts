@@ -273,6 +273,7 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     }
     case "budget.slice_requested":
     case "budget.slice_granted":
+    case "budget.slice_declined":
     case "budget.slice_returned":
     case "budget.requested":
     case "budget.reserved":

@@ -67,6 +67,35 @@ describe("budget gate", () => {
     expect(h.events.some((e) => e.type === "budget.requested" || e.type === "llm.started")).toBe(false);
   });
 
+  it("a run whose first node is a model call asks for its first slice as it starts (admission), before its first step; that call then reserves from it with no other ask", () => {
+    const h = governed({}, threeCalls);
+    const first = decide(h.state);
+    // the interpreter's first decision, before node.started: the ask the first call's gate would make, with no call yet
+    expect(first.kind).toBe("append");
+    const ask = (first as unknown as { events: unknown[] }).events[0] as { type: string; data: { sliceId: string; node: string; callId: string | null; reservationId: string | null; admission?: boolean; scopes: Array<{ min: { usdMicros: number }; want: { usdMicros: number } }> } };
+    expect(ask).toMatchObject({ type: "budget.slice_requested", data: { sliceId: "run_test/slice#1", node: "a", callId: null, reservationId: null, admission: true } });
+    h.run(completes);
+    expect(h.state.status).toBe("completed");
+    const requested = h.events.find((e) => e.type === "budget.requested")!.data as { estimate: { usdMicros: number } };
+    expect(ask.data.scopes[0].min.usdMicros).toBe(requested.estimate.usdMicros); // sized for that very call
+    expect(types(h.events).filter((t) => t === "budget.slice_requested")).toHaveLength(1);
+    expect(types(h.events).indexOf("budget.slice_requested")).toBeLessThan(types(h.events).indexOf("node.started"));
+    expect(replay(h.events).ok).toBe(true);
+    // a replay that leaves the admission out does not pass: it is a decision like any other
+    const without = h.events.filter((e) => e.type !== "budget.slice_requested").map((e, i) => ({ ...e, seq: i + 1 }));
+    expect(replay(without).ok).toBe(false);
+  });
+
+  it("no admission ask when the first node makes no model call, or when the run's own cap cannot take the call (the gate stops the run there)", () => {
+    const toolFirst = { ...threeCalls, start: "t", nodes: { ...threeCalls.nodes, t: { kind: "wait", for: "1s", next: "a" } } };
+    const h = governed({}, toolFirst);
+    expect(decide(h.state)).toMatchObject({ kind: "append", events: [{ type: "node.started" }] });
+    const capped = governed({ limits: { maxCostUsdPerRun: 0.01 } }, threeCalls);
+    decideAll(capped);
+    expect(capped.events.some((e) => e.type === "budget.slice_requested")).toBe(false);
+    expect(capped.events.at(-1)).toMatchObject({ type: "run.limit_reached", data: { limit: "usd" } });
+  });
+
   it("reserves each call from the slices and settles it at its actual cost with no round trip; the slices go back when the run ends", () => {
     const h = governed({}, threeCalls);
     const s0 = h.state;
@@ -137,8 +166,12 @@ describe("budget gate", () => {
     const h = governed({}, doc, book);
     const before = h.state;
     h.run(completes);
+    // the first slice, asked for at admission, is declined without halting; the call's own ask takes the refusal
+    const declined = h.events.find((e) => e.type === "budget.slice_declined")!;
+    expect(declined.data).toMatchObject({ sliceId: "run_test/slice#1", answer: "refused" });
+    expect(h.events.findIndex((e) => e.type === "budget.slice_declined")).toBeLessThan(h.events.findIndex((e) => e.type === "budget.refused"));
     const refused = h.events.find((e) => e.type === "budget.refused")!;
-    expect(refused.data).toMatchObject({ name: WORKFLOW, window: "day", unit: "usd", limit: 1_000, sliceId: "run_test/slice#1" });
+    expect(refused.data).toMatchObject({ name: WORKFLOW, window: "day", unit: "usd", limit: 1_000, sliceId: "run_test/slice#2" });
     expect(h.state.status).toBe("halted");
     expect(h.state.halt).toMatchObject({ cause: "budget" });
     expect(breachFacts(h.state, refused)).toMatchObject({ cause: "budget", which: `${WORKFLOW} day usd` });
@@ -159,7 +192,11 @@ describe("budget gate", () => {
     a.step(completes); // run_a gets its slice and reserves its call
     expect(Object.keys(a.state.budget.slices)).toHaveLength(2);
     decideAll(b);
-    b.step(completes); // run_b asks: the room is held by run_a's slice
+    b.step(completes); // run_b's admission ask: the room is held by run_a's slice, so it is declined (no wait at admission)
+    expect(b.events.at(-1)).toMatchObject({ type: "budget.slice_declined", data: { answer: "busy" } });
+    expect(b.state.status).toBe("running");
+    decideAll(b);
+    b.step(completes); // run_b's call asks: the room is still held
     expect(b.state.status).toBe("waiting");
     const deferred = b.events.filter((e) => e.type === "budget.deferred");
     expect(deferred).toHaveLength(1);

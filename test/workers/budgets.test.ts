@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { budgetStub } from "../../src/api/stubs.ts";
 import { tenantBudgetName, workflowBudgetName } from "../../src/budget/budget-scopes.ts";
 import type { AuditEntry } from "../../src/audit/audit-entry.ts";
+import { runIdForKey } from "../../src/api/run-ids.ts";
 import { api, events, publish, runRpc, runStubFor, settle, startRun, tokenFor } from "./helpers.ts";
 
 /** $1,000 per million tokens: one token costs $0.001. */
@@ -269,6 +270,40 @@ describe("budgets: the ledger object", () => {
     expect(u.open).toBe(0);
     const ledger = await b.ledger(name);
     expect(ledger.ok && ledger.value.map((l) => l.kind)).toEqual(["settled", "reserved", "settled", "refused", "reserved", "limits_changed"]);
+  });
+
+  it("a run whose first node is a model call asks for its first slice with its start; if the answer is lost, it asks again with the same id and is granted once", async () => {
+    const tenant = "bud-admission";
+    const admin = await tokenFor(tenant, ["admin"]);
+    await publish(admin, oneCallFlow("adm"));
+    const quiet = await startRun(admin, "adm", { name: "q" });
+    expect((await settle(admin, quiet.id)).status).toBe("completed");
+    const log = await events(admin, quiet.id);
+    // the ask is written with the start, before the first step; the first call reserves from its grant with no other ask
+    expect(log.slice(0, 3).map((e) => e.type)).toEqual(["run.started", "policy.loaded", "budget.slice_requested"]);
+    const at = (type: string) => log.findIndex((e) => e.type === type);
+    expect(at("budget.slice_granted")).toBeLessThan(at("budget.requested")); // granted before the call looked for it (here even before the first step)
+    expect(log[2].data).toMatchObject({ admission: true, callId: null, sliceId: `${quiet.id}/slice#1` });
+    expect(log.filter((e) => e.type === "budget.slice_requested")).toHaveLength(1);
+    expect(log.filter((e) => e.type === "budget.slice_granted")).toHaveLength(1);
+    // the answer lost (the run died after the Budget object granted it, before recording it): the run asks again with the same slice id and is granted once
+    const key = "admission-answer-lost";
+    const lostId = await runIdForKey(tenant, key);
+    const name = tenantBudgetName(tenant);
+    const amt = { usdMicros: 500_000, tokens: 500 };
+    const granted = await budgetStub(env, name).reserveSlices({ id: `${lostId}/slice#1`, runId: lostId, scopes: [{ name, amount: amt, min: amt }, { name: workflowBudgetName(tenant, "adm"), amount: amt, min: amt }] });
+    expect(granted.ok && granted.value.kind).toBe("granted");
+    const lost = await startRun(admin, "adm", { name: "e" }, { "idempotency-key": key });
+    expect(lost.id).toBe(lostId);
+    expect((await settle(admin, lost.id)).status).toBe("completed");
+    const elog = await events(admin, lost.id);
+    expect(elog.filter((e) => e.type === "budget.slice_granted")).toHaveLength(1);
+    expect(elog.filter((e) => e.type === "budget.slice_requested")).toHaveLength(1);
+    expect(elog.filter((e) => e.type === "llm.started")).toHaveLength(1);
+    await quiesce(name, [quiet.id, lost.id]);
+    const ledger = await budgetStub(env, name).ledger(name);
+    expect(ledger.ok && ledger.value.filter((l) => l.kind === "reserved" && l.reservationId === `${lost.id}/slice#1`)).toHaveLength(1);
+    expect((await usage(name)).day.used).toMatchObject({ reserved: { usdMicros: 0 }, settled: { usdMicros: 200_000 } });
   });
 
   it("an unreachable budget fails closed: the run spends nothing, retries with backoff, and proceeds once it is back", async () => {
