@@ -35,6 +35,8 @@ import { pendingSettlements, type OpenReservation, type SliceRequest } from "../
 import type { Slice } from "../src/budget/slices.ts";
 import type { Cap } from "../src/budget/budget-limits.ts";
 
+/** The interpreter behaviours new runs start with (recorded in run.started: older logs replay without them). */
+const ENGINE_BEHAVIOURS = { admissionSlice: true };
 const LEASE_MS = 30_000;
 /** after a request that lets the run continue, the alarm takes over if the work has not started by then */
 const KICK_FALLBACK_MS = 1_000;
@@ -249,7 +251,7 @@ export class AgentRun extends DurableObject<Env> {
       return ok({ created: false, run: summarize(this.state) });
     }
     const doc = parsedWorkflow(req.workflow.hash, req.document);
-    const first = { seq: 1, type: "run.started", at: Date.now(), data: { ...req, document: doc } } as RunEvent;
+    const first = { seq: 1, type: "run.started", at: Date.now(), data: { ...req, document: doc, engine: ENGINE_BEHAVIOURS } } as RunEvent;
     const s1 = initialState(first);
     // The policy set is loaded before anything is written, so even the run's first audit entry
     // is redacted and retained as the policies in force say (the registries unreadable: no run).
@@ -279,6 +281,7 @@ export class AgentRun extends DurableObject<Env> {
       this.store.enqueue("index", summarize(s), first.at);
     });
     this.state = s;
+    this.armAlarm(); // the lease alarm takes over if this instance dies from here on
     if (s.budget.request) this.sendSliceRequest(s.budget.request); // answered while the run indexes itself and takes its first step
     this.scheduleAuditShip();
     await this.deliverOutbox();
@@ -537,7 +540,7 @@ export class AgentRun extends DurableObject<Env> {
         if (this.asking?.sliceId === r.sliceId) this.asking = null;
         if (this.stopped || !this.state || this.state.terminal || this.state.budget.request?.sliceId !== r.sliceId) return;
         this.append([outcome]);
-        if (!this.working) this.kick(); // the run stopped meanwhile (say, to wait for a person): the slice it no longer holds goes back now
+        if (!this.working && this.state.status !== "running") this.kick(); // the run stopped meanwhile (say, to wait for a person): the slice it no longer holds goes back now
       }),
     );
   }

@@ -118,7 +118,10 @@ export function applyBudgetEvent(s: RunState, e: BudgetEvent): RunState {
     }
     case "budget.slice_declined": {
       const req = b.request;
-      return req && req.sliceId === e.data.sliceId ? withBudget(s, { request: null }) : s;
+      if (!req || req.sliceId !== e.data.sliceId) return s;
+      const cleared = withBudget(s, { request: null });
+      // "unavailable" does not say whether the Budget object granted it (the answer may have been lost): the id goes back, released, so it can never stay reserved
+      return e.data.answer === "unavailable" ? retire(cleared, req.scopes.map((sc) => ({ sliceId: req.sliceId, name: sc.name, actual: ZERO }))) : cleared;
     }
     case "budget.unavailable": {
       const req = b.request;

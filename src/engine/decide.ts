@@ -216,7 +216,7 @@ export function decide(s: RunState): Decision {
   if (s.pending !== null) {
     const target = s.doc.nodes[s.pending];
     // a run whose first node is a model call asks for its first slice as it starts (see admissionSlice)
-    if (target && s.pending === s.doc.start && s.budget.issued === 0 && !s.visits[s.pending] && (target.kind === "llm" || target.kind === "agent")) {
+    if (target && s.admissionSlice && s.pending === s.doc.start && s.budget.issued === 0 && !s.visits[s.pending] && (target.kind === "llm" || target.kind === "agent")) {
       const ask = admissionSlice(s, target, llmRequestFor(s, target.model, initialMessages(s, target), target.kind === "agent" ? target.tools : [], target.maxTokens));
       if (ask) return append(ask);
     }

@@ -52,6 +52,11 @@ export const eventDataSchemas = {
     input: json,
     actor,
     requestHash: z.string(),
+    /**
+     * interpreter behaviours the run was started with, so a log written before one existed still
+     * replays as it was decided (`admissionSlice`: ask for the first slice as the run starts)
+     */
+    engine: z.object({ admissionSlice: z.boolean().optional() }).optional(),
   }),
   "node.started": z.object({ node: z.string(), kind: z.string(), visit: z.number().int().positive() }),
   "node.completed": z.object({ node: z.string(), visit: z.number(), output: json, next: z.string().nullable(), via: z.string().optional() }),

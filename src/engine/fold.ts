@@ -325,6 +325,7 @@ export function initialState(e: RunEvent): RunState {
     input: e.data.input,
     actor: e.data.actor,
     requestHash: e.data.requestHash,
+    admissionSlice: e.data.engine?.admissionSlice === true,
     seq: 1,
     startedAt: e.at,
     lastAt: e.at,

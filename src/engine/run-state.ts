@@ -92,6 +92,8 @@ export interface RunState {
   input: unknown;
   actor: Actor;
   requestHash: string;
+  /** the run asks for its first slice as it starts (run.started's `engine.admissionSlice`; runs started before that behaviour do not) */
+  admissionSlice: boolean;
   seq: number;
   startedAt: number;
   lastAt: number;

@@ -2,12 +2,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decide } from "../../src/engine/decide.ts";
-import type { RunEvent } from "../../src/engine/events.ts";
+import type { NewEvent, RunEvent } from "../../src/engine/events.ts";
 import { replay } from "../../src/engine/replay.ts";
 import { breachFacts, sliceReturnJobs } from "../../src/budget/settlement.ts";
 import { dayKey } from "../../src/budget/periods.ts";
 import { SLICE_CALLS } from "../../src/budget/slices.ts";
-import { BUDGET_WAITS } from "../../src/budget/slice-answer.ts";
+import { BUDGET_WAITS, sliceUnavailable } from "../../src/budget/slice-answer.ts";
 import { BudgetBook } from "./budget-book.ts";
 import { Harness, type Observer } from "./interpreter-harness.ts";
 
@@ -84,6 +84,35 @@ describe("budget gate", () => {
     // a replay that leaves the admission out does not pass: it is a decision like any other
     const without = h.events.filter((e) => e.type !== "budget.slice_requested").map((e, i) => ({ ...e, seq: i + 1 }));
     expect(replay(without).ok).toBe(false);
+  });
+
+  it("an admission slice the Budget object granted but the run heard as unreachable goes back released; nothing stays reserved", () => {
+    const book = new BudgetBook();
+    const h = governed({}, doc, book, "run_x");
+    for (const e of (decide(h.state) as unknown as { events: NewEvent[] }).events) h.push(e);
+    const req = h.state.budget.request!;
+    expect(req.admission).toBe(true);
+    book.answer("run_x", req, h.clock); // granted in the Budget object …
+    const before = h.state;
+    h.push(sliceUnavailable(req, "Network connection lost", h.clock)); // … but the run never heard
+    expect(h.events.at(-1)).toMatchObject({ type: "budget.slice_declined", data: { answer: "unavailable" } });
+    h.returnSlices(before);
+    h.run(completes);
+    expect(h.state.status).toBe("completed");
+    expect(replay(h.events).ok).toBe(true);
+    for (const name of [TENANT, WORKFLOW]) expect(book.totals(name, dayKey(h.clock)).reserved).toEqual({ usdMicros: 0, tokens: 0 });
+    const returned = h.events.flatMap((e) => (e.type === "budget.slice_returned" && e.data.sliceId === req.sliceId ? [e.data.outcome] : []));
+    expect(returned).toEqual(["released", "released"]);
+  });
+
+  it("a log from before admission asks (run.started without engine.admissionSlice) still replays as it was decided", () => {
+    const h = governed({}, threeCalls);
+    delete (h.events[0].data as { engine?: unknown }).engine;
+    h.state = { ...h.state, admissionSlice: false };
+    h.run(completes);
+    expect(h.state.status).toBe("completed");
+    expect(types(h.events).slice(0, 4)).toEqual(["run.started", "policy.loaded", "node.started", "policy.decision"]);
+    expect(replay(h.events).ok).toBe(true);
   });
 
   it("no admission ask when the first node makes no model call, or when the run's own cap cannot take the call (the gate stops the run there)", () => {

@@ -23,7 +23,7 @@ export function startEvent(doc: unknown, input: unknown = {}, at = 1_000, runId 
     seq: 1,
     type: "run.started",
     at,
-    data: { runId, tenant: "t", workflow: { id: "wf", version: 1, hash: `test:${canonicalJson(doc)}` }, document: workflowSchema.parse(doc), input, actor: { sub: "u", roles: ["admin"] }, requestHash: "h" },
+    data: { runId, tenant: "t", workflow: { id: "wf", version: 1, hash: `test:${canonicalJson(doc)}` }, document: workflowSchema.parse(doc), input, actor: { sub: "u", roles: ["admin"] }, requestHash: "h", engine: { admissionSlice: true } },
   } as RunEvent;
 }
 

@@ -306,6 +306,27 @@ describe("budgets: the ledger object", () => {
     expect((await usage(name)).day.used).toMatchObject({ reserved: { usdMicros: 0 }, settled: { usdMicros: 200_000 } });
   });
 
+  it("an admission slice granted but answered unreachable is released, never left reserved", async () => {
+    const tenant = "bud-adm-down";
+    const admin = await tokenFor(tenant, ["admin"]);
+    await publish(admin, oneCallFlow("admd"));
+    const key = "admission-granted-then-down";
+    const id = await runIdForKey(tenant, key);
+    const name = tenantBudgetName(tenant);
+    const amt = { usdMicros: 500_000, tokens: 500 };
+    const tb = budgetStub(env, name);
+    // granted (the answer lost), then the object unreachable as the run asks again with the same id
+    await tb.reserveSlices({ id: `${id}/slice#1`, runId: id, scopes: [{ name, amount: amt, min: amt }, { name: workflowBudgetName(tenant, "admd"), amount: amt, min: amt }] });
+    await tb.injectFault({ unavailable: true });
+    const run = await startRun(admin, "admd", { name: "x" }, { "idempotency-key": key });
+    for (let i = 0; i < 50 && !(await events(admin, run.id)).some((e) => e.type === "budget.slice_declined"); i++) await sleep(10);
+    await tb.injectFault({ unavailable: false });
+    expect((await settle(admin, run.id)).status).toBe("completed");
+    expect((await events(admin, run.id)).find((e) => e.type === "budget.slice_declined")?.data).toMatchObject({ answer: "unavailable" });
+    await quiesce(name, [run.id]);
+    expect((await usage(name)).day.used.reserved.usdMicros).toBe(0);
+  });
+
   it("an unreachable budget fails closed: the run spends nothing, retries with backoff, and proceeds once it is back", async () => {
     const tenant = "bud-down";
     const admin = await tokenFor(tenant, ["admin"]);
