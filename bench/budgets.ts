@@ -5,8 +5,8 @@
  * and settles the actual cost after.
  *
  *  - Overhead per model call, from each run's own event clock (workerd's clock advances across
- *    I/O, at 1 ms resolution): reserve = from the gate's first look at the call (its slice request
- *    when it needed one, else `budget.requested`) to `budget.reserved`; settle = the call's
+ *    I/O, at 1 ms resolution): reserve = from when the call reached the gate (its slice request
+ *    when it asked for one, else its node's last step before the gate) to `budget.reserved`; settle = the call's
  *    completion to `budget.settled`; and the slice round trips themselves. Measured with one run
  *    at a time and with RUNS runs in flight sharing one tenant budget.
  *  - The shared budget under load: a tenant day limit of about 40% of what RUNS runs would cost,
@@ -104,7 +104,7 @@ async function eventsOf(headers: Record<string, string>, id: string): Promise<Ev
 }
 
 interface CallTimes {
-  /** per model call: the gate's first look (the slice request, if the call needed one, else `budget.requested`) → `budget.reserved` */
+  /** per model call: from when the call reached the gate (its slice request if it asked for one, else its node's last step before the gate, so a wait for a slice asked at admission counts) → `budget.reserved` */
   reserve: number[];
   /** per model call: the call's completion → `budget.settled` */
   settle: number[];
@@ -123,11 +123,15 @@ interface CallTimes {
   tenantRequests: number;
   firstAt: number;
   lastAt: number;
+  /** slices asked for at admission: their round trips, how many were declined, and per run the time from \`run.started\` to its first \`llm.started\` */
+  admissionRoundTrip: number[];
+  admissionDeclined: number;
+  startToFirstCall: number[];
 }
 
 /** Reservation and settlement times of every model call in `log`. */
 function callTimes(logs: Ev[][]): CallTimes {
-  const out: CallTimes = { reserve: [], settle: [], both: [], waited: 0, roundTrip: [], settledUsd: 0, refused: 0, deferred: 0, waitedThenCompleted: 0, tenantRequests: 0, firstAt: Infinity, lastAt: 0 };
+  const out: CallTimes = { reserve: [], settle: [], both: [], waited: 0, roundTrip: [], settledUsd: 0, refused: 0, deferred: 0, waitedThenCompleted: 0, tenantRequests: 0, firstAt: Infinity, lastAt: 0, admissionRoundTrip: [], admissionDeclined: 0, startToFirstCall: [] };
   const tenantScope = (name: unknown) => String(name).startsWith("tenant:");
   for (const events of logs) {
     const deferredHere = events.filter((e) => e.type === "budget.deferred").length;
@@ -139,20 +143,43 @@ function callTimes(logs: Ev[][]): CallTimes {
     const done = new Map<string, number>();
     const reserveOf = new Map<string, number>();
     const reservationOfCall = new Map<string, string>();
+    // when the run last recorded a step of its own (not a budget event), and whether a slice was granted since: a call whose
+    // slice was asked for at admission looks at the gate right after its node's last step, and waited if the grant came after that
+    let stepAt = 0;
+    let grantedSinceStep = false;
+    const admissionIds = new Set<string>();
+    const startedAt = events.length ? atMs(events[0]) : 0;
+    const firstCall = events.find((e) => e.type === "llm.started");
+    if (firstCall) out.startToFirstCall.push(atMs(firstCall) - startedAt);
     for (const e of events) {
       const d = e.data;
       const at = atMs(e);
+      if (!e.type.startsWith("budget.")) {
+        stepAt = at;
+        grantedSinceStep = false;
+      }
+      if (e.type === "budget.slice_granted") grantedSinceStep = true;
       if (e.type === "budget.slice_requested") {
-        const rid = String(d.reservationId);
-        if (!gateAt.has(rid)) gateAt.set(rid, at);
-        waited.add(rid);
+        if (d.reservationId !== null) {
+          const rid = String(d.reservationId);
+          if (!gateAt.has(rid)) gateAt.set(rid, at);
+          waited.add(rid);
+        }
+        if (d.admission) admissionIds.add(String(d.sliceId));
         sliceAt.set(String(d.sliceId), at);
         out.firstAt = Math.min(out.firstAt, at);
+      }
+      if (e.type === "budget.slice_declined") {
+        out.admissionDeclined += 1;
+        const began = sliceAt.get(String(d.sliceId));
+        if (began !== undefined) out.admissionRoundTrip.push(at - began);
+        out.tenantRequests += 1;
       }
       if (e.type === "budget.deferred" && tenantScope(d.name)) out.tenantRequests += 1;
       if (e.type === "budget.slice_granted" || e.type === "budget.refused") {
         const began = sliceAt.get(String(d.sliceId));
         if (began !== undefined) out.roundTrip.push(at - began);
+        if (began !== undefined && admissionIds.has(String(d.sliceId))) out.admissionRoundTrip.push(at - began);
         const scopes = e.type === "budget.slice_granted" ? (d.scopes as Array<{ name: string }>).map((x) => x.name) : [d.name];
         if (scopes.some(tenantScope) || e.type === "budget.refused") out.tenantRequests += 1;
       }
@@ -163,7 +190,8 @@ function callTimes(logs: Ev[][]): CallTimes {
       }
       if (e.type === "budget.requested") {
         const rid = String(d.reservationId);
-        if (!gateAt.has(rid)) gateAt.set(rid, at);
+        if (!gateAt.has(rid)) gateAt.set(rid, stepAt);
+        if (grantedSinceStep) waited.add(rid);
         reservationOfCall.set(String(d.callId), rid);
         out.firstAt = Math.min(out.firstAt, at);
       }
@@ -286,6 +314,8 @@ async function main(): Promise<void> {
     reserve_settle_mean: mean(x.both),
     slice_round_trip_p50: pct(x.roundTrip, 50),
     slice_round_trip_p99: pct(x.roundTrip, 99),
+    start_to_first_call_p50: pct(x.startToFirstCall, 50),
+    start_to_first_call_p99: pct(x.startToFirstCall, 99),
   });
   const table: Record<string, ReturnType<typeof row>> = { "one run at a time": row(soloTimes), [`${RUNS} runs sharing one budget`]: row(sharedTimes) };
   if (collectorsTimes) table["one at a time, wrangler collectors on"] = row(collectorsTimes);
@@ -293,6 +323,7 @@ async function main(): Promise<void> {
   console.table(table);
   console.log(`slice round trips one run at a time (ms: count): ${histogram(soloTimes.roundTrip)}`);
   if (collectorsTimes) console.log(`… with wrangler's collectors on: ${histogram(collectorsTimes.roundTrip)}`);
+  console.log(`first slices asked at admission, one run at a time: round trip p50 ${pct(soloTimes.admissionRoundTrip, 50)} / p99 ${pct(soloTimes.admissionRoundTrip, 99)} ms; ${soloTimes.waited} of ${soloTimes.both.length} calls waited for a slice; run.started → first llm.started p50 ${pct(soloTimes.startToFirstCall, 50)} / p99 ${pct(soloTimes.startToFirstCall, 99)} ms`);
   const callsShared = sharedTimes.both.length + sharedTimes.refused;
   console.log(`shared budget: limit $${limitUsd}, settled $${settledUsd.toFixed(6)}, overspend $${overspend.toFixed(6)}; runs ${JSON.stringify(statuses)}; ${sharedTimes.refused} refusals; ${sharedTimes.deferred} deferrals, ${sharedTimes.waitedThenCompleted} runs waited then completed; tenant Budget object served ${sharedTimes.tenantRequests} requests (slices and returns) for ${callsShared} model calls in ${spanS.toFixed(1)} s = ${tenantRps.toFixed(0)} requests/s (wall ${wallS.toFixed(1)} s)`);
 
@@ -307,6 +338,10 @@ async function main(): Promise<void> {
     "budget.calls_waiting_for_slice_pct": +((100 * soloTimes.waited) / Math.max(soloTimes.both.length, 1)).toFixed(1),
     "budget.slice_round_trip.p50_ms": pct(soloTimes.roundTrip, 50),
     "budget.slice_round_trip.p99_ms": pct(soloTimes.roundTrip, 99),
+    "budget.admission.round_trip.p50_ms": pct(soloTimes.admissionRoundTrip, 50),
+    "budget.admission.round_trip.p99_ms": pct(soloTimes.admissionRoundTrip, 99),
+    "budget.start_to_first_call.p50_ms": pct(soloTimes.startToFirstCall, 50),
+    "budget.start_to_first_call.p99_ms": pct(soloTimes.startToFirstCall, 99),
     "budget.shared.reserve_settle.p50_ms": pct(sharedTimes.both, 50),
     "budget.shared.reserve_settle.p99_ms": pct(sharedTimes.both, 99),
     "budget.shared.slice_round_trip.p99_ms": pct(sharedTimes.roundTrip, 99),
@@ -316,6 +351,7 @@ async function main(): Promise<void> {
     "budget.shared.runs_halted": statuses.halted ?? 0,
     "budget.shared.refusals": sharedTimes.refused,
     "budget.shared.deferrals": sharedTimes.deferred,
+    "budget.shared.admission_declined": sharedTimes.admissionDeclined,
     "budget.shared.runs_waited_then_completed": sharedTimes.waitedThenCompleted,
     "budget.shared.tenant_object_requests_per_s": Math.round(tenantRps),
     "budget.shared.tenant_object_requests_per_call": +(sharedTimes.tenantRequests / Math.max(callsShared, 1)).toFixed(2),
@@ -326,6 +362,7 @@ async function main(): Promise<void> {
           "budget.with_wrangler_collectors.reserve_settle.mean_ms": mean(collectorsTimes.both),
           "budget.with_wrangler_collectors.slice_round_trip.p50_ms": pct(collectorsTimes.roundTrip, 50),
           "budget.with_wrangler_collectors.slice_round_trip.p99_ms": pct(collectorsTimes.roundTrip, 99),
+          "budget.with_wrangler_collectors.start_to_first_call.p50_ms": pct(collectorsTimes.startToFirstCall, 50),
         }
       : {}),
   };
@@ -342,28 +379,31 @@ async function main(): Promise<void> {
 \`node bench/budgets.ts\` (${date.slice(0, 10)}, tree ${tree}, ${((performance.now() - began) / 1000).toFixed(0)} s, 2-core noisy machine): a workflow of ${CALLS} scripted model calls in local workerd, ${SEQUENTIAL} runs one at a time, then ${RUNS} at once.
 Each run borrows a slice of the tenant's and the workflow's budgets from their Budget objects (both asked in parallel, ${"`"}SLICE_CALLS${"`"} = 4 worst-case calls' worth, less when the budget is tight) and reserves and settles
 each call against its slices as decisions in its own log; the slices go back (settled at what they lent) when the run ends. Milliseconds per model call, from each run's event clock
-(workerd's clock advances across I/O, at 1 ms resolution). reserve: the gate's first look at the call (\`budget.slice_requested\` when the call needed a slice, else \`budget.requested\`) → \`budget.reserved\`;
+(workerd's clock advances across I/O, at 1 ms resolution). reserve: from when the call reached the gate (its \`budget.slice_requested\` when it asked for a slice, else its node's last step before the gate, so that waiting for a slice asked at admission counts) → \`budget.reserved\`;
 settle: the call's completion → \`budget.settled\`; slice round trip: \`budget.slice_requested\` → \`budget.slice_granted\` (or \`budget.refused\`).
 
-| | calls | waited for a slice | reserve p50 | reserve p99 | settle p50 | settle p99 | reserve + settle p50 | reserve + settle p99 | mean | slice round trip p50 | p99 |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| | calls | waited for a slice | reserve p50 | reserve p99 | settle p50 | settle p99 | reserve + settle p50 | reserve + settle p99 | mean | slice round trip p50 | p99 | run start → first call p50 | p99 |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${Object.entries(table)
-  .map(([k, v]) => `| ${k} | ${v.calls} | ${v.waited_for_slice} | ${v.reserve_p50} | ${v.reserve_p99} | ${v.settle_p50} | ${v.settle_p99} | ${v.reserve_settle_p50} | ${v.reserve_settle_p99} | ${v.reserve_settle_mean} | ${v.slice_round_trip_p50} | ${v.slice_round_trip_p99} |`)
+  .map(([k, v]) => `| ${k} | ${v.calls} | ${v.waited_for_slice} | ${v.reserve_p50} | ${v.reserve_p99} | ${v.settle_p50} | ${v.settle_p99} | ${v.reserve_settle_p50} | ${v.reserve_settle_p99} | ${v.reserve_settle_mean} | ${v.slice_round_trip_p50} | ${v.slice_round_trip_p99} | ${v.start_to_first_call_p50} | ${v.start_to_first_call_p99} |`)
   .join("\n")}
 
-The calls that waited for a slice are each run's first (one in ${CALLS} here); they pay the slice round trip, the others none, so the p99 is that round trip: one RPC to the tenant's Budget object and
-its durable write. Slice round trips one run at a time, ms: count: ${histogram(soloTimes.roundTrip)}. In local workerd every Durable Object of the Worker shares one isolate thread and each SQLite commit
-(an fsync) blocks it, so whatever else runs while a slice is asked for lengthens the round trip. Two changes at this tree took work out of that window: the run writes itself into the tenant's index before
-its first step (before, the API indexed it while the run asked for its first slice: about 1 ms more per round trip), and the run's lease timer is renewed only when half used (each renewal was a write and an
-alarm commit). The settlement is a decision written with the call's outcome or the next step, so it costs no round trip. The previous design (a reservation and a settlement in both Budget objects per call,
-the settlement through the run's outbox) measured reserve + settle p50 18 ms / p99 29 ms one run at a time on this machine (2026-11-25, tree 3677bd7).
+Where the round trip went: a run whose first node is a model call asks for its first slice as it starts (\`admission: true\`, written with \`run.started\`), and sends it while it writes itself into
+the tenant's index (which it does before its first step). ${soloTimes.waited} of the ${soloTimes.both.length} calls one run at a time waited for a slice; the admission round trip itself was p50 ${pct(soloTimes.admissionRoundTrip, 50)} / p99
+${pct(soloTimes.admissionRoundTrip, 99)} ms (all slice round trips, ms: count: ${histogram(soloTimes.roundTrip)}), and a run's first model call started p50 ${pct(soloTimes.startToFirstCall, 50)} / p99 ${pct(soloTimes.startToFirstCall, 99)} ms after \`run.started\`.
+Before (tree f8e9b17, the same benchmark, asked at the call): reserve + settle p99 5 ms, the first call waiting its slice round trip (mode 2 ms, p99 6 ms); with the index written by the API while the run asked
+(tree 4018b43): p99 7–9 ms. In local workerd every Durable Object of the Worker shares one isolate thread and each SQLite commit (an fsync) blocks it, so work that overlaps a round trip here is work
+the run does anyway (its index write), not parallel hardware; deployed, the two requests go to different objects and overlap for real. Under contention an admission ask that finds no room is
+\`budget.slice_declined\` (the run goes on and its first call asks again): one extra request per run. The settlement is a decision written with the call's outcome or the next step, so it costs no round trip.
+The previous design (a reservation and a settlement in both Budget objects per call, the settlement through the run's outbox) measured reserve + settle p50 18 ms / p99 29 ms one run at a time on
+this machine (2026-11-25, tree 3677bd7).
 
 wrangler dev runs two local-dev collectors by default (\`X_LOCAL_OBSERVABILITY\`, \`X_LOCAL_EXPLORER\`): the trace collector writes every invocation's tail events into a SQLite database of its own on
 the same thread (in a strace of this benchmark, more than half of all page writes). Neither exists in deployed Workers or in a self-hosted workerd, so the benchmarks turn them off; the row "one at a time,
 wrangler collectors on" is the same ${SEQUENTIAL_COLLECTORS || ""} runs one at a time on a second wrangler dev with them on, in this run${collectorsTimes ? ` (slice round trips: ${histogram(collectorsTimes.roundTrip)})` : ""}.
 
 Shared budget: ${RUNS} runs started at once against a tenant day limit of $${limitUsd} (about 40% of what they would spend): settled $${settledUsd.toFixed(6)}, **overspend $${overspend.toFixed(6)}**;
-runs ${JSON.stringify(statuses)}, ${sharedTimes.refused} calls refused before they ran; ${sharedTimes.deferred} times a run found the room held by other runs' slices and waited (\`budget.deferred\`), and ${sharedTimes.waitedThenCompleted} runs that waited went on to complete. The tenant's Budget object served ${sharedTimes.tenantRequests} requests (slices granted or refused, slices returned) for ${callsShared} model calls
+runs ${JSON.stringify(statuses)}, ${sharedTimes.refused} calls refused before they ran, ${sharedTimes.admissionDeclined} admission asks declined; ${sharedTimes.deferred} times a run found the room held by other runs' slices and waited (\`budget.deferred\`), and ${sharedTimes.waitedThenCompleted} runs that waited went on to complete. The tenant's Budget object served ${sharedTimes.tenantRequests} requests (slices granted or refused, slices returned) for ${callsShared} model calls
 (${m["budget.shared.tenant_object_requests_per_call"]} per call; per-call reservation would take 2) in ${spanS.toFixed(1)} s, about **${Math.round(tenantRps)} requests/s**.
 The ceiling: a Durable Object serves on the order of 1,000 requests/s. With a reservation and a settlement per call, one tenant budget would top out near 500 model calls/s; with slices of 4 calls it takes
 2 requests per run (a slice and its return) for up to 4 calls, so about 2,000 model calls/s, and more with more calls per slice. When the budget is nearly used up, slices shrink to a quarter of what is left
