@@ -201,15 +201,15 @@ export const waitingForBudget = (b: RunBudget): boolean => b.request !== null &&
 /**
  * A run holds slices only while it is running: once it waits (for a timer, a person, or room in a
  * shared budget), is paused, needs attention or has ended, and no call is reserved against them, they go back (with a slice request a Budget
- * object may have granted but the run never recorded, once the run has ended). Applied after
- * every event.
+ * object may have granted but the run never recorded, once the run has ended, or at once for an
+ * admission ask, which no call is waiting for). Applied after every event.
  */
 export function retireIdleSlices(s: RunState, running: boolean): RunState {
   const b = s.budget;
   if (running || Object.keys(b.open).length) return s;
   const back: ReturningSlice[] = Object.values(b.slices).map((sl) => ({ sliceId: sl.sliceId, name: sl.name, actual: sl.used }));
   let req = b.request;
-  if (s.terminal && req) {
+  if (req && (s.terminal || req.admission)) {
     for (const sc of req.scopes) back.push({ sliceId: req.sliceId, name: sc.name, actual: ZERO });
     req = null;
   }

@@ -115,6 +115,27 @@ describe("budget gate", () => {
     expect(replay(h.events).ok).toBe(true);
   });
 
+  it("an admission ask still unanswered when the run stops running (paused here) is released at once, and a late answer is ignored", () => {
+    const book = new BudgetBook();
+    const h = governed({}, doc, book, "run_p");
+    for (const e of (decide(h.state) as unknown as { events: NewEvent[] }).events) h.push(e);
+    const req = h.state.budget.request!;
+    const late = book.answer("run_p", req, h.clock); // granted in the Budget object, the answer not yet recorded
+    const before = h.state;
+    h.push({ type: "run.paused", data: { actor: { sub: "ops", roles: ["operator"] } } });
+    expect(h.state.budget.request).toBeNull();
+    h.returnSlices(before); // released in both scopes
+    for (const name of [TENANT, WORKFLOW]) expect(book.totals(name, dayKey(h.clock)).reserved).toEqual({ usdMicros: 0, tokens: 0 });
+    h.push(late); // the answer arrives after all: nothing changes
+    expect(h.state.budget.slices).toEqual({});
+    h.push({ type: "run.resumed", data: { actor: { sub: "ops", roles: ["operator"] } } });
+    h.run(completes);
+    expect(h.state.status).toBe("completed");
+    expect(types(h.events).filter((t) => t === "budget.slice_requested")).toHaveLength(2); // its first call asked for its own
+    expect(replay(h.events).ok).toBe(true);
+    for (const name of [TENANT, WORKFLOW]) expect(book.totals(name, dayKey(h.clock)).reserved).toEqual({ usdMicros: 0, tokens: 0 });
+  });
+
   it("no admission ask when the first node makes no model call, or when the run's own cap cannot take the call (the gate stops the run there)", () => {
     const toolFirst = { ...threeCalls, start: "t", nodes: { ...threeCalls.nodes, t: { kind: "wait", for: "1s", next: "a" } } };
     const h = governed({}, toolFirst);
