@@ -247,7 +247,7 @@ export class AgentRun extends DurableObject<Env> {
     if (this.state) {
       if (this.state.tenant !== req.tenant) return fail(409, "Conflict", "run id already in use");
       if (this.state.requestHash !== req.requestHash) return fail(409, "Idempotency key reused", "this Idempotency-Key was already used for a different request (workflow or input differ)");
-      await this.deliverOutbox(); // a start that died before its index delivery: the retry sees the run listed
+      this.ctx.waitUntil(this.deliverOutbox()); // a start that died before its index delivery: the retry gets it delivered (in the background: other due rows may be slow emails)
       return ok({ created: false, run: summarize(this.state) });
     }
     const doc = parsedWorkflow(req.workflow.hash, req.document);
