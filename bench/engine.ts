@@ -240,9 +240,10 @@ interface PeerResult {
   rounds: Array<{ runs: number; concurrency: number; elapsedMs: number; runsPerS: number; cpuMs: number; overheadPerStepMs: number[] }>;
 }
 
-function runPeer(toolUrl: string): Promise<PeerResult> {
+/** The LangGraph peer with `durability` "async" (its default: a step's checkpoint is written while the next step runs) or "sync" (written before the next step starts, as every Warden step is). */
+function runPeer(toolUrl: string, durability: "async" | "sync" = "async"): Promise<PeerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["langgraph-bench.mjs", "--tool-url", toolUrl, "--warmup", String(WARMUP_SEQUENTIAL), "--sequential", String(SEQUENTIAL), "--concurrent", String(CONCURRENT), "--concurrency", String(CONCURRENCY), "--rounds", String(ROUNDS)], {
+    const child = spawn(process.execPath, ["langgraph-bench.mjs", "--tool-url", toolUrl, "--warmup", String(WARMUP_SEQUENTIAL), "--sequential", String(SEQUENTIAL), "--concurrent", String(CONCURRENT), "--concurrency", String(CONCURRENCY), "--rounds", String(ROUNDS), "--durability", durability], {
       cwd: peerDir,
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -328,6 +329,8 @@ async function main() {
 
   console.log(`langgraph: the same counts, in bench/peers/langgraph …`);
   const peer = await runPeer(tools.url);
+  console.log(`langgraph: again with durability "sync" (each checkpoint written before the next step, like Warden's steps) …`);
+  const peerSync = await runPeer(tools.url, "sync");
   toolServer.close();
   toolServer.closeAllConnections();
 
@@ -394,6 +397,10 @@ async function main() {
     "engine.worker_cpu_ms_per_run": r2(median(cpuPerRun.get("workerd (the Worker and its Durable Objects)") ?? [NaN])),
     "engine.total_cpu_ms_per_run": r2([...cpuPerRun.values()].reduce((a, v) => a + median(v), 0)),
     "langgraph.cpu_ms_per_run": r2(median(peer.rounds.map((r) => r.cpuMs / r.runs))),
+    "langgraph_sync.runs_per_s": r2(median(peerSync.rounds.map((r) => r.runsPerS))),
+    "engine_vs_langgraph_sync.runs_per_s_ratio": r2(median(engineRps) / median(peerSync.rounds.map((r) => r.runsPerS))),
+    "langgraph_sync.step_time_all_in.p50_ms": r3(pct(peerSync.sequential.map((r) => r.wallMs / STEPS), 50)),
+    "langgraph_sync.cpu_ms_per_run": r2(median(peerSync.rounds.map((r) => r.cpuMs / r.runs))),
   };
   const targets = [
     ["step overhead p50 ≤ 2 ms (workerd)", m["engine.step_overhead.p50_ms"] <= 2],
@@ -416,6 +423,7 @@ async function main() {
   console.log(`\nengine benchmark: 5-step workflow, ${SEQUENTIAL} sequential runs, ${ROUNDS} × ${CONCURRENT} runs at ${CONCURRENCY} concurrent (warden: local workerd via wrangler dev; langgraph ${peer.versions["@langchain/langgraph"]} + SqliteSaver, durability ${peer.durability})`);
   console.table(table);
   console.log(`warden/langgraph runs/s ratio: ${m["engine_vs_langgraph.runs_per_s_ratio"]}x (warden rounds ${engineRps.map((x) => x.toFixed(1)).join(", ")}; langgraph rounds ${peerRps.map((x) => x.toFixed(1)).join(", ")})`);
+  console.log(`… against LangGraph with durability "sync": ${m["engine_vs_langgraph_sync.runs_per_s_ratio"]}x (langgraph sync ${m["langgraph_sync.runs_per_s"]} runs/s, step all-in p50 ${m["langgraph_sync.step_time_all_in.p50_ms"]} ms, ${m["langgraph_sync.cpu_ms_per_run"]} CPU ms per run)`);
   console.log(`warden step overhead seen by the client (POST → completed confirmed, minus calls, /5): p50 ${m["engine.step_overhead_client.p50_ms"]} ms, p99 ${m["engine.step_overhead_client.p99_ms"]} ms; POST /v1/runs p50 ${m["engine.post_runs.p50_ms"]} ms; GET /healthz through wrangler dev p50 ${m["engine.http_floor_healthz.p50_ms"]} ms`);
   console.log(`replay: ${logs.length} exported logs, ${nEvents} events: ${m["engine.replay.events_per_s"]} events/s replay, ${m["engine.replay_with_parse.events_per_s"]} events/s parse + replay (median of ${replayRounds.length} / ${parseRounds.length} passes)`);
   for (const [t, okay] of targets) console.log(`  ${okay ? "MET   " : "MISSED"} ${t}`);
@@ -464,6 +472,7 @@ ${SEQUENTIAL} sequential runs for overhead, then ${ROUNDS} rounds of ${CONCURREN
 ${rows.join("\n")}
 
 Warden/LangGraph runs/s: **${m["engine_vs_langgraph.runs_per_s_ratio"]}×** (rounds: Warden ${x.engineRps.map((v) => v.toFixed(1)).join(", ")}; LangGraph ${x.peerRps.map((v) => v.toFixed(1)).join(", ")}).
+Against LangGraph with durability \`sync\` (each checkpoint written before the next step starts, as each Warden step is durable before the next): ${m["langgraph_sync.runs_per_s"]} runs/s, ratio **${m["engine_vs_langgraph_sync.runs_per_s_ratio"]}×** (step all-in p50 ${m["langgraph_sync.step_time_all_in.p50_ms"]} ms, ${m["langgraph_sync.cpu_ms_per_run"]} CPU ms per run); the target is judged against the default.
 Replay of the ${x.logs} exported logs (${x.nEvents} events) in plain Node: **${m["engine.replay.events_per_s"]} events/s** (\`replay()\` on parsed events), ${m["engine.replay_with_parse.events_per_s"]} events/s including JSON.parse + \`parseEvent\`.
 
 Targets: ${targets.map(([t, ok]) => `${t}: ${ok ? "met" : "**missed**"}`).join("; ")}.
