@@ -319,7 +319,7 @@ describe("budgets: the ledger object", () => {
     await tb.reserveSlices({ id: `${id}/slice#1`, runId: id, scopes: [{ name, amount: amt, min: amt }, { name: workflowBudgetName(tenant, "admd"), amount: amt, min: amt }] });
     await tb.injectFault({ unavailable: true });
     const run = await startRun(admin, "admd", { name: "x" }, { "idempotency-key": key });
-    for (let i = 0; i < 50 && !(await events(admin, run.id)).some((e) => e.type === "budget.slice_declined"); i++) await sleep(10);
+    for (let i = 0; i < 300 && !(await events(admin, run.id)).some((e) => e.type === "budget.slice_declined"); i++) await sleep(10);
     await tb.injectFault({ unavailable: false });
     expect((await settle(admin, run.id)).status).toBe("completed");
     expect((await events(admin, run.id)).find((e) => e.type === "budget.slice_declined")?.data).toMatchObject({ answer: "unavailable" });
