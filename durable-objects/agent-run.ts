@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import { CallFailure } from "../src/engine/call-failure.ts";
 import { decide, runScope, type Decision } from "../src/engine/decide.ts";
 import { parseEvent, type Actor, type NewEvent, type RunEvent } from "../src/engine/events.ts";
-import { apply, initialState, parsedWorkflow } from "../src/engine/fold.ts";
+import { apply, applyNew, initialState, parsedWorkflow } from "../src/engine/fold.ts";
 import { approvalById, isLiveTimer, type CallState, type LoadedPolicy, type RunState } from "../src/engine/run-state.ts";
 import { contentHash } from "../src/engine/canonical-json.ts";
 import { approvalEmail } from "../src/approvals/approval-email.ts";
@@ -85,6 +85,8 @@ export class AgentRun extends DurableObject<Env> {
   private readonly shipping: AuditShipping;
   private state: RunState | null = null;
   private working = false;
+  /** The slice request sent ahead (at admission), until its answer is recorded. */
+  private asking: { sliceId: string; answer: Promise<NewEvent> } | null = null;
   private inflight: AbortController | null = null;
   private fault: Fault | null = null;
   private stopped = false;
@@ -147,14 +149,8 @@ export class AgentRun extends DurableObject<Env> {
   private append(events: NewEvent[], inside?: () => void): RunEvent[] {
     const s0 = this.state;
     if (!s0) throw new Error("append before run.started");
-    const at = Math.max(Date.now(), s0.lastAt);
-    let s = s0;
     const full: RunEvent[] = [];
-    for (const ev of events) {
-      const e = { seq: s.seq + 1, type: ev.type, at, data: ev.data } as RunEvent;
-      s = apply(s, e);
-      full.push(e);
-    }
+    const s = applyNew(s0, events, Math.max(Date.now(), s0.lastAt), full);
     this.commit(s0, full, s, inside);
     return full;
   }
@@ -170,11 +166,7 @@ export class AgentRun extends DurableObject<Env> {
     const full: RunEvent[] = [];
     let d = decide(s);
     while (d.kind === "append" && full.length < MAX_EVENTS_PER_TRANSACTION) {
-      for (const ev of d.events) {
-        const e = { seq: s.seq + 1, type: ev.type, at, data: ev.data } as RunEvent;
-        s = apply(s, e);
-        full.push(e);
-      }
+      s = applyNew(s, d.events, at, full);
       d = decide(s);
     }
     if (full.length) this.commit(s0, full, s);
@@ -262,12 +254,7 @@ export class AgentRun extends DurableObject<Env> {
     const started = [first, second];
     // a run whose first node is a model call asks for its first slice with its start (the interpreter's first decision)
     const d = decide(s);
-    const admission = d.kind === "append" && d.events[0].type === "budget.slice_requested" ? d.events[0] : null;
-    if (admission) {
-      const e = { seq: 3, type: admission.type, at: first.at, data: admission.data } as RunEvent;
-      s = apply(s, e);
-      started.push(e);
-    }
+    if (d.kind === "append" && d.events[0].type === "budget.slice_requested") s = applyNew(s, [d.events[0]], first.at, started);
     // The tenant's index hears of the run (through the outbox, so a failed delivery is retried)
     // before the run takes its first step and before the client hears of it: a listing never
     // misses a run that is already acting. Then the run starts working (the lease alarm takes
@@ -522,9 +509,6 @@ export class AgentRun extends DurableObject<Env> {
     this.append([outcome]);
     return this.budgetAnswered(outcome);
   }
-
-  /** The slice request sent ahead (at admission), until its answer is recorded. */
-  private asking: { sliceId: string; answer: Promise<NewEvent> } | null = null;
 
   /**
    * Sends a recorded slice request ahead of the call that needs it and records the answer when it

@@ -87,6 +87,9 @@ function halted(s: RunState, cause: HaltInfo["cause"], reason: string): RunState
   return { ...s, terminal: "halted", haltedBy: BUDGET_ACTOR, halt: { cause, reason } };
 }
 
+/** A slice request's id sent back released in each of its scopes (the Budget object may have granted it without the run knowing). */
+const released = (req: SliceRequest): ReturningSlice[] => req.scopes.map((sc) => ({ sliceId: req.sliceId, name: sc.name, actual: ZERO }));
+
 /** Slices (and slice ids a Budget object may hold without the run knowing) sent back: settled at `actual`, or released. */
 function retire(s: RunState, slices: ReturningSlice[]): RunState {
   if (!slices.length) return s;
@@ -121,7 +124,7 @@ export function applyBudgetEvent(s: RunState, e: BudgetEvent): RunState {
       if (!req || req.sliceId !== e.data.sliceId) return s;
       const cleared = withBudget(s, { request: null });
       // "unavailable" does not say whether the Budget object granted it (the answer may have been lost): the id goes back, released, so it can never stay reserved
-      return e.data.answer === "unavailable" ? retire(cleared, req.scopes.map((sc) => ({ sliceId: req.sliceId, name: sc.name, actual: ZERO }))) : cleared;
+      return e.data.answer === "unavailable" ? retire(cleared, released(req)) : cleared;
     }
     case "budget.unavailable": {
       const req = b.request;
@@ -210,7 +213,7 @@ export function retireIdleSlices(s: RunState, running: boolean): RunState {
   const back: ReturningSlice[] = Object.values(b.slices).map((sl) => ({ sliceId: sl.sliceId, name: sl.name, actual: sl.used }));
   let req = b.request;
   if (req && (s.terminal || req.admission)) {
-    for (const sc of req.scopes) back.push({ sliceId: req.sliceId, name: sc.name, actual: ZERO });
+    back.push(...released(req));
     req = null;
   }
   if (!back.length) return s;

@@ -4,7 +4,7 @@
  * earlier states.
  */
 import type { ApprovalState } from "../approvals/approval-state.ts";
-import type { RunEvent } from "./events.ts";
+import type { NewEvent, RunEvent } from "./events.ts";
 import { retryPolicyFor } from "./retry-policy.ts";
 import type { CallState, Cursor, RunState, RunStatus } from "./run-state.ts";
 import { workflowSchema, type WorkflowDocument } from "./workflow-schema.ts";
@@ -285,6 +285,16 @@ function applyRaw(s: RunState, e: RunEvent): RunState {
     case "run.limit_reached":
       return applyBudgetEvent(s, e);
   }
+}
+
+/** Records `events` after `s` at time `at`: each takes the next seq and is folded in, in order, and is pushed onto `into`. */
+export function applyNew(s: RunState, events: readonly NewEvent[], at: number, into: RunEvent[]): RunState {
+  for (const ev of events) {
+    const e = { seq: s.seq + 1, type: ev.type, at, data: ev.data } as RunEvent;
+    s = apply(s, e);
+    into.push(e);
+  }
+  return s;
 }
 
 export function apply(s: RunState, e: RunEvent): RunState {

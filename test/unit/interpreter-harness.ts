@@ -5,7 +5,7 @@
 import { canonicalJson } from "../../src/engine/canonical-json.ts";
 import { decide } from "../../src/engine/decide.ts";
 import type { NewEvent, RunEvent } from "../../src/engine/events.ts";
-import { apply, initialState } from "../../src/engine/fold.ts";
+import { applyNew, initialState } from "../../src/engine/fold.ts";
 import type { CallState, RunState } from "../../src/engine/run-state.ts";
 import { workflowSchema } from "../../src/engine/workflow-schema.ts";
 import { sliceReturnJobs } from "../../src/budget/settlement.ts";
@@ -42,10 +42,8 @@ export class Harness {
   }
   push(ev: NewEvent, tick = 1): RunEvent {
     this.clock += tick;
-    const e = { seq: this.state.seq + 1, type: ev.type, at: this.clock, data: ev.data } as RunEvent;
-    this.state = apply(this.state, e);
-    this.events.push(e);
-    return e;
+    this.state = applyNew(this.state, [ev], this.clock, this.events);
+    return this.events[this.events.length - 1];
   }
   /** The live timer that fires at `until` (wait, retry or approval timers). */
   dueTimer(until: number): string {
