@@ -62,6 +62,9 @@ async function json<T = Record<string, unknown>>(res: Response, status = 200): P
 
 type Fact = { id: number; subject: string; attribute: string; value: unknown; status: string; provenance: Record<string, unknown>; validFrom: string; validTo: string | null; stale?: boolean };
 
+/** A memory write in which a model inference contradicts a fact a person entered. */
+const INFERENCE_OVER_HUMAN = "call.args.conflicts.exists(c, c.existing.sourceKind == 'human' && c.proposed.sourceKind == 'model_inference')";
+
 describe("agent memory", () => {
   it("an address changes three weeks later: runs before and after see the right value, as-of returns the old one", async () => {
     const admin = await tokenFor("mem-a");
@@ -156,7 +159,7 @@ describe("agent memory", () => {
         {
           id: "no-inference-over-human",
           on: ["memory.write"],
-          when: "call.args.conflicts.exists(c, c.existing.sourceKind == 'human' && c.proposed.sourceKind == 'model_inference')",
+          when: INFERENCE_OVER_HUMAN,
           effect: "deny",
           reason: "A model inference may not contradict a fact a person entered.",
         },
@@ -181,7 +184,7 @@ describe("agent memory", () => {
         {
           id: "review-inference-over-human",
           on: ["memory.write"],
-          when: "call.args.conflicts.exists(c, c.existing.sourceKind == 'human' && c.proposed.sourceKind == 'model_inference')",
+          when: INFERENCE_OVER_HUMAN,
           effect: "require_approval",
           approvers: { users: ["reviewer-2"] },
           reason: "A model inference contradicts a fact a person entered: a person must allow the write.",
