@@ -128,11 +128,17 @@ interface ClientRun {
   postMs: number; // POST /v1/runs round trip
 }
 
+/** Where runs are started and polled: Warden's API, or the floor Worker's (bench/floor). */
+interface Target {
+  base: string;
+  headers: Record<string, string>;
+}
 let base = "";
 let headers: Record<string, string> = {};
 let runSeq = 0;
 
-async function runOnce(): Promise<ClientRun> {
+async function runOnce(target: Target = { base, headers }): Promise<ClientRun> {
+  const { base, headers } = target;
   const n = ++runSeq;
   const t0 = performance.now();
   const res = await fetch(`${base}/v1/runs`, { method: "POST", headers, body: JSON.stringify({ workflow: "bench-five-step", input: { claimId: `C-${n}`, amount: 50 } }) });
@@ -154,7 +160,7 @@ async function runOnce(): Promise<ClientRun> {
     if (s.status === "completed") break;
     if (s.status !== "running") throw new Error(`run ${id} ended ${s.status}: ${JSON.stringify(s.error)}`);
     if (performance.now() - t0 > RUN_DEADLINE_MS) {
-      const tail = (await exportEvents(id)).trim().split("\n").slice(-4).join("\n");
+      const tail = target.base === dev?.base ? (await exportEvents(id)).trim().split("\n").slice(-4).join("\n") : "";
       throw new Error(`run ${id} did not complete within ${RUN_DEADLINE_MS} ms (wrangler reloads seen: ${reloadCount()}); status ${JSON.stringify(s)}; last events:\n${tail}`);
     }
     await sleep(i < 20 ? 1 : 10);
@@ -162,7 +168,7 @@ async function runOnce(): Promise<ClientRun> {
   return { id, clientWallMs: performance.now() - t0, postMs };
 }
 
-async function pool(n: number, concurrency: number): Promise<{ runs: ClientRun[]; elapsedMs: number }> {
+async function pool(n: number, concurrency: number, target?: Target): Promise<{ runs: ClientRun[]; elapsedMs: number }> {
   const runs: ClientRun[] = [];
   let next = 0;
   const t = performance.now();
@@ -170,7 +176,7 @@ async function pool(n: number, concurrency: number): Promise<{ runs: ClientRun[]
     Array.from({ length: Math.min(n, concurrency) }, async () => {
       while (next < n) {
         next++;
-        runs.push(await runOnce());
+        runs.push(await runOnce(target));
       }
     }),
   );
@@ -204,6 +210,46 @@ function parseLog(text: string, id: string): RunEvent[] {
     .trim()
     .split("\n")
     .map((line, i) => parseEvent(JSON.parse(line), `${id} line ${i + 1}`));
+}
+
+// ---------- the floor: the least a durable-run-per-Durable-Object engine does on this workerd ----------
+
+interface FloorResult {
+  rps: number[];
+  workerCpuMsPerRun: number[];
+  totalCpuMsPerRun: number[];
+  wallMs: number[];
+}
+
+/**
+ * The same client, counts and concurrency against bench/floor (one Durable Object per run, every
+ * step one SQLite transaction, the same two tool calls, no auth, policy, budget, audit or index),
+ * in a wrangler dev of its own with the same settings: what any engine of Warden's design costs
+ * here before its own work, so Warden's numbers can be read against the runtime's.
+ */
+async function measureFloor(toolsUrl: string): Promise<FloorResult> {
+  const floorDev = await startWranglerDev({ root, port: await freePort(), inspectorPort: await freePort(), vars: { TOOLS_URL: toolsUrl }, config: join("bench", "floor", "wrangler.jsonc") });
+  try {
+    const target: Target = { base: floorDev.base, headers: { "content-type": "application/json" } };
+    for (let i = 0; i < WARMUP_SEQUENTIAL; i++) await runOnce(target);
+    await pool(CONCURRENCY * 2, CONCURRENCY, target);
+    const wallMs: number[] = [];
+    for (let i = 0; i < SEQUENTIAL / 4; i++) wallMs.push((await runOnce(target)).clientWallMs);
+    const procs = wranglerProcesses(floorDev.child.pid!);
+    const out: FloorResult = { rps: [], workerCpuMsPerRun: [], totalCpuMsPerRun: [], wallMs };
+    for (let r = 0; r < ROUNDS; r++) {
+      const before = cpuSnapshot(procs);
+      const round = await pool(CONCURRENT, CONCURRENCY, target);
+      const after = cpuSnapshot(procs);
+      out.rps.push(round.runs.length / (round.elapsedMs / 1000));
+      const key = "workerd (the Worker and its Durable Objects)";
+      out.workerCpuMsPerRun.push(((after.get(key) ?? 0) - (before.get(key) ?? 0)) / CONCURRENT);
+      out.totalCpuMsPerRun.push([...after].reduce((a, [k, v]) => a + v - (before.get(k) ?? 0), 0) / CONCURRENT);
+    }
+    return out;
+  } finally {
+    await floorDev.stop();
+  }
 }
 
 // ---------- CPU profile of workerd through the inspector (--profile) ----------
@@ -327,6 +373,8 @@ async function main() {
   const loadOverhead = logs.slice(seq.length).map((l) => overheadFromLog(l.events));
   const seqClientOverhead = seq.map((r, i) => (r.clientWallMs - seqOverhead[i].callMs) / STEPS);
 
+  console.log(`floor: the same counts against bench/floor (one Durable Object per run, a transaction per step, nothing else) …`);
+  const floorRun = await measureFloor(tools.url);
   console.log(`langgraph: the same counts, in bench/peers/langgraph …`);
   const peer = await runPeer(tools.url);
   console.log(`langgraph: again with durability "sync" (each checkpoint written before the next step, like Warden's steps) …`);
@@ -401,6 +449,12 @@ async function main() {
     "engine_vs_langgraph_sync.runs_per_s_ratio": r2(median(engineRps) / median(peerSync.rounds.map((r) => r.runsPerS))),
     "langgraph_sync.step_time_all_in.p50_ms": r3(pct(peerSync.sequential.map((r) => r.wallMs / STEPS), 50)),
     "langgraph_sync.cpu_ms_per_run": r2(median(peerSync.rounds.map((r) => r.cpuMs / r.runs))),
+    "floor.runs_per_s": r2(median(floorRun.rps)),
+    "floor.worker_cpu_ms_per_run": r2(median(floorRun.workerCpuMsPerRun)),
+    "floor.total_cpu_ms_per_run": r2(median(floorRun.totalCpuMsPerRun)),
+    "floor.run_wall_client.p50_ms": r3(pct(floorRun.wallMs, 50)),
+    "floor_vs_langgraph.runs_per_s_ratio": r2(median(floorRun.rps) / median(peerRps)),
+    "engine_vs_floor.runs_per_s_ratio": r2(median(engineRps) / median(floorRun.rps)),
   };
   const targets = [
     ["step overhead p50 ≤ 2 ms (workerd)", m["engine.step_overhead.p50_ms"] <= 2],
@@ -426,9 +480,12 @@ async function main() {
   console.log(`… against LangGraph with durability "sync": ${m["engine_vs_langgraph_sync.runs_per_s_ratio"]}x (langgraph sync ${m["langgraph_sync.runs_per_s"]} runs/s, step all-in p50 ${m["langgraph_sync.step_time_all_in.p50_ms"]} ms, ${m["langgraph_sync.cpu_ms_per_run"]} CPU ms per run)`);
   console.log(`warden step overhead seen by the client (POST → completed confirmed, minus calls, /5): p50 ${m["engine.step_overhead_client.p50_ms"]} ms, p99 ${m["engine.step_overhead_client.p99_ms"]} ms; POST /v1/runs p50 ${m["engine.post_runs.p50_ms"]} ms; GET /healthz through wrangler dev p50 ${m["engine.http_floor_healthz.p50_ms"]} ms`);
   console.log(`replay: ${logs.length} exported logs, ${nEvents} events: ${m["engine.replay.events_per_s"]} events/s replay, ${m["engine.replay_with_parse.events_per_s"]} events/s parse + replay (median of ${replayRounds.length} / ${parseRounds.length} passes)`);
+  console.log(`floor (bench/floor: a Durable Object per run, a transaction per step, the same tool calls, nothing else): ${m["floor.runs_per_s"]} runs/s = ${m["floor_vs_langgraph.runs_per_s_ratio"]}x LangGraph (rounds ${floorRun.rps.map((x) => x.toFixed(1)).join(", ")}); workerd CPU ${m["floor.worker_cpu_ms_per_run"]} ms per run against Warden's ${m["engine.worker_cpu_ms_per_run"]}; run wall p50 ${m["floor.run_wall_client.p50_ms"]} ms; Warden reaches ${m["engine_vs_floor.runs_per_s_ratio"]}x the floor's runs/s`);
   for (const [t, okay] of targets) console.log(`  ${okay ? "MET   " : "MISSED"} ${t}`);
   const cpuRows: Record<string, { "CPU ms per run (median of rounds)": number }> = {};
   for (const [k, v] of cpuPerRun) cpuRows[`warden: ${k}`] = { "CPU ms per run (median of rounds)": r2(median(v)) };
+  cpuRows["floor: workerd (its Worker and Durable Objects)"] = { "CPU ms per run (median of rounds)": m["floor.worker_cpu_ms_per_run"] };
+  cpuRows["floor: all its processes + bench client"] = { "CPU ms per run (median of rounds)": m["floor.total_cpu_ms_per_run"] };
   cpuRows["langgraph: the peer process (graph + SQLite + fetch)"] = { "CPU ms per run (median of rounds)": r2(median(peer.rounds.map((r) => r.cpuMs / r.runs))) };
   console.log(`\nwhere the CPU goes in the concurrent rounds (2 cores; all of a Worker's Durable Objects share one isolate thread in workerd):`);
   console.table(cpuRows);
@@ -473,6 +530,7 @@ ${rows.join("\n")}
 
 Warden/LangGraph runs/s: **${m["engine_vs_langgraph.runs_per_s_ratio"]}×** (rounds: Warden ${x.engineRps.map((v) => v.toFixed(1)).join(", ")}; LangGraph ${x.peerRps.map((v) => v.toFixed(1)).join(", ")}).
 Against LangGraph with durability \`sync\` (each checkpoint written before the next step starts, as each Warden step is durable before the next): ${m["langgraph_sync.runs_per_s"]} runs/s, ratio **${m["engine_vs_langgraph_sync.runs_per_s_ratio"]}×** (step all-in p50 ${m["langgraph_sync.step_time_all_in.p50_ms"]} ms, ${m["langgraph_sync.cpu_ms_per_run"]} CPU ms per run); the target is judged against the default.
+The floor (\`bench/floor\`: the same client, workflow shape and tool calls against a Worker that keeps one Durable Object per run and commits one SQLite transaction per step, a second before each call, and does nothing else: no auth, policy, budget, audit trail or index), in its own wrangler dev with the same settings: ${m["floor.runs_per_s"]} runs/s = **${m["floor_vs_langgraph.runs_per_s_ratio"]}× LangGraph**, workerd CPU ${m["floor.worker_cpu_ms_per_run"]} ms per run (Warden ${m["engine.worker_cpu_ms_per_run"]}), ${m["floor.total_cpu_ms_per_run"]} ms per run over all its processes and the bench client; Warden reaches ${m["engine_vs_floor.runs_per_s_ratio"]}× the floor's runs/s.${m["floor_vs_langgraph.runs_per_s_ratio"] < 3 ? " The floor itself is below 3× LangGraph: on this machine's local workerd no engine of this design (a Durable Object per run, every step durable, started and watched over HTTP) reaches the runs/s target, whatever its own cost." : ""}
 Replay of the ${x.logs} exported logs (${x.nEvents} events) in plain Node: **${m["engine.replay.events_per_s"]} events/s** (\`replay()\` on parsed events), ${m["engine.replay_with_parse.events_per_s"]} events/s including JSON.parse + \`parseEvent\`.
 
 Targets: ${targets.map(([t, ok]) => `${t}: ${ok ? "met" : "**missed**"}`).join("; ")}.

@@ -21,7 +21,8 @@ export interface WranglerDev {
   readonly child: ChildProcess;
   readonly base: string;
   readonly persistDir: string;
-  readonly workerDir: string;
+  /** the snapshot the Worker runs from (null: a config run in place) */
+  readonly workerDir: string | null;
   /** Reloads seen in wrangler's output (an edit under the snapshot would spoil the numbers). */
   reloads(): number;
   /** The last 20,000 characters of wrangler's output. */
@@ -43,16 +44,20 @@ export function snapshotWorker(root: string): string {
   return dir;
 }
 
-/** Starts wrangler dev on 127.0.0.1:port and waits (at most 120 s) for GET /healthz; `vars` become `--var K:V`. */
-export async function startWranglerDev(opts: { root: string; port: number; inspectorPort: number; vars: Record<string, string>; devCollectors?: boolean }): Promise<WranglerDev> {
+/**
+ * Starts wrangler dev on 127.0.0.1:port and waits (at most 120 s) for GET /healthz; `vars` become
+ * `--var K:V`. The Worker is a snapshot of `root`'s, or (`config`) another Worker of the repo's,
+ * run in place (the bench's own fixtures, which nobody edits during a bench).
+ */
+export async function startWranglerDev(opts: { root: string; port: number; inspectorPort: number; vars: Record<string, string>; devCollectors?: boolean; config?: string }): Promise<WranglerDev> {
   const { root, port, inspectorPort } = opts;
   const persistDir = mkdtempSync(join(tmpdir(), "warden-bench-persist-"));
-  const workerDir = snapshotWorker(root);
+  const workerDir = opts.config ? null : snapshotWorker(root);
   const vars = Object.entries(opts.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     join(root, "node_modules", ".bin", "wrangler"),
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, ...vars, "--show-interactive-dev-session=false", "--inspector-port", String(inspectorPort)],
-    { cwd: workerDir, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true", ...devCollectorEnv(opts.devCollectors ?? false) } },
+    ["dev", ...(opts.config ? ["--config", opts.config] : []), "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, ...vars, "--show-interactive-dev-session=false", "--inspector-port", String(inspectorPort)],
+    { cwd: workerDir ?? root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "true", ...devCollectorEnv(opts.devCollectors ?? false) } },
   );
   let output = "";
   let reloads = 0;
@@ -90,7 +95,7 @@ export async function startWranglerDev(opts: { root: string; port: number; inspe
         }
       }
       rmSync(persistDir, { recursive: true, force: true });
-      rmSync(workerDir, { recursive: true, force: true });
+      if (workerDir) rmSync(workerDir, { recursive: true, force: true });
     },
   };
   live.add(dev);
