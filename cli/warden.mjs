@@ -23,8 +23,8 @@ Usage:
                                       start a run of WORKFLOW ("id" or "id@version"); input is a JSON file
   warden runs get ID                  a run's summary
   warden runs wait ID [--timeout SECONDS]
-                                      poll until the run is completed, failed, halted, needs attention
-                                      or waits for a human approval (its approvalId is in \`waiting\`)
+                                      wait until the run is completed, failed, halted, needs attention,
+                                      paused or waits for a human approval (its approvalId is in \`waiting\`)
   warden runs list [--workflow W] [--status S] [--limit N] [--cursor C]
   warden runs events ID               the run's event log as JSONL (feed it to \`warden replay\`)
   warden runs pause|resume|halt ID [--reason R]
@@ -97,7 +97,8 @@ Exit status: 0 success; 1 error (API problem, bad input, unreachable server, a f
 problems found by \`audit verify\`); 2 replay diverged, or \`audit verify\` could not run (usage, no key).
 `;
 
-const TERMINAL = new Set(["completed", "failed", "halted", "needs_attention"]);
+/** statuses after which nothing happens without someone outside the run (src/engine/run-summary.ts `settled`) */
+const SETTLED = new Set(["completed", "failed", "halted", "needs_attention", "paused"]);
 
 class CliError extends Error {
   constructor(message, code = 1) {
@@ -268,13 +269,17 @@ async function cmdRuns([sub, ...rest]) {
       if (!Number.isFinite(timeout) || timeout <= 0) throw new CliError("--timeout must be a positive number of seconds");
       const deadline = Date.now() + timeout * 1000;
       for (;;) {
-        const run = await apiJson("GET", `/v1/runs/${runId(positionals[0])}`);
-        if (TERMINAL.has(run.status) || run.waiting?.reason === "approval") return print(run);
-        if (Date.now() > deadline) {
+        // the API holds the request until the run settles, up to `wait` seconds (GET /v1/runs/:id?wait=S)
+        const wait = Math.max(0, Math.min(30, (deadline - Date.now()) / 1000));
+        const asked = Date.now();
+        const run = await apiJson("GET", `/v1/runs/${runId(positionals[0])}?wait=${wait.toFixed(1)}`);
+        if (SETTLED.has(run.status) || run.waiting?.reason === "approval") return print(run);
+        if (Date.now() >= deadline) {
           print(run);
           throw new CliError(`run ${positionals[0]} is still ${run.status} after ${timeout}s`);
         }
-        await new Promise((r) => setTimeout(r, 250));
+        // an API that answered before the wait was up without a settled run (an older server): poll gently
+        if (Date.now() - asked < wait * 1000 - 50) await new Promise((r) => setTimeout(r, 250));
       }
     }
     case "list": {

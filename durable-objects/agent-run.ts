@@ -17,7 +17,7 @@ import { indexEntry, recipientsFor, type ApprovalIndexEntry } from "../src/appro
 import { mintApprovalLink, type LinkClaims } from "../src/approvals/approval-link.ts";
 import { eligibility, tally, type ApprovalLevel, type ApprovalState } from "../src/approvals/approval-state.ts";
 import { emailSenderFor, type EmailEnv, type OutgoingEmail } from "../src/notifications/email-sender.ts";
-import { summarize, type RunSummary } from "../src/engine/run-summary.ts";
+import { settled, summarize, type RunSummary } from "../src/engine/run-summary.ts";
 import { fail, ok, type RpcResult } from "../src/engine/rpc-result.ts";
 import { providerFor } from "../src/providers/provider-for.ts";
 import { RunLogStore, type StoredEventRow } from "../src/storage/run-log-store.ts";
@@ -41,6 +41,8 @@ const LEASE_MS = 30_000;
 /** after a request that lets the run continue, the alarm takes over if the work has not started by then */
 const KICK_FALLBACK_MS = 1_000;
 const POLICY_CACHE_MS = 1_000;
+/** the longest a `summary` call waits for the run to settle */
+export const MAX_SUMMARY_WAIT_MS = 60_000;
 /** Policy sets read from the registries, shared by the runs of this isolate for a second. */
 const policyCache = new Map<string, { at: number; entries: LoadedPolicy["entries"]; loaded: Map<string, LoadedPolicy> }>();
 const MAX_EVENTS_PER_TRANSACTION = 200;
@@ -92,6 +94,8 @@ export class AgentRun extends DurableObject<Env> {
   private stopped = false;
   /** The alarm time last set (undefined: unknown, e.g. after the alarm fired). */
   private alarmAt: number | null | undefined = undefined;
+  /** `summary` calls waiting for the run to settle, woken by the commit that settles it. */
+  private readonly settleWaiters = new Set<() => void>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -199,6 +203,7 @@ export class AgentRun extends DurableObject<Env> {
       inside?.();
     });
     this.state = s;
+    if (this.settleWaiters.size && settled(summarize(s))) for (const wake of [...this.settleWaiters]) wake();
     if (this.fault?.at === "after-append" && s.seq >= this.fault.seq) this.trip();
     this.scheduleAuditShip();
   }
@@ -277,9 +282,27 @@ export class AgentRun extends DurableObject<Env> {
     return ok({ created: true, run: summarize(s) });
   }
 
-  async summary(tenant: string): Promise<RpcResult<RunSummary>> {
+  /**
+   * The run's summary; with `waitMs`, once the run has settled (src/engine/run-summary.ts
+   * `settled`) or after `waitMs` (at most a minute), whichever comes first. The answer leaves only
+   * once what it reports is durable (workerd's output gate), as every answer here.
+   */
+  async summary(tenant: string, waitMs = 0): Promise<RpcResult<RunSummary>> {
     if (!this.state || this.state.tenant !== tenant) return fail(404, "Not Found", "no such run");
+    if (waitMs > 0 && !settled(summarize(this.state))) await this.untilSettled(Math.min(waitMs, MAX_SUMMARY_WAIT_MS));
     return ok(summarize(this.state));
+  }
+
+  private untilSettled(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.settleWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.settleWaiters.add(wake);
+    });
   }
 
   async events(tenant: string, afterSeq: number, limit: number): Promise<RpcResult<StoredEventRow[]>> {

@@ -50,3 +50,15 @@ export function summarize(s: RunState): RunSummary {
     seq: s.seq,
   };
 }
+
+/**
+ * Whether a run has settled: nothing more happens without someone outside it. It has ended,
+ * needs attention, is paused, or waits for a person's approval. A run that is working, or waits
+ * for a timer or a retry of its own, is still under way. `GET /v1/runs/:id?wait=S` answers as
+ * soon as the run settles (or after S seconds).
+ */
+export function settled(s: RunSummary): boolean {
+  if (s.status === "running") return false;
+  if (s.status === "waiting") return s.waiting?.reason === "approval";
+  return true;
+}

@@ -466,7 +466,17 @@ describe("warden API commands", () => {
           res.writeHead(422, { "content-type": "application/problem+json" });
           return res.end(JSON.stringify({ type: "urn:warden:problem:invalid", title: "Invalid request body", status: 422, detail: "the body has 1 error(s)", errors: [{ path: "users.0.id", message: "Invalid input: expected string, received undefined" }] }));
         }
-        if (req.url === "/v1/runs/run_waits" && req.method === "GET") {
+        if (req.url!.startsWith("/v1/runs/run_slow?") && req.method === "GET") {
+          // holds the request as the API does for ?wait=S, and settles on the third ask
+          const asks = seen.filter((s) => s.path.startsWith("/v1/runs/run_slow?")).length;
+          const wait = Number(new URL(req.url!, "http://x").searchParams.get("wait"));
+          setTimeout(() => {
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify({ id: "run_slow", status: asks >= 3 ? "completed" : "running", waiting: null }));
+          }, Math.min(wait, 0.1) * 1000);
+          return;
+        }
+        if (req.url!.startsWith("/v1/runs/run_waits?") && req.method === "GET") {
           res.writeHead(200, { "content-type": "application/json" });
           return res.end(JSON.stringify({ id: "run_waits", status: "waiting", waiting: { reason: "approval", approvalId: APPROVAL, until: null } }));
         }
@@ -546,6 +556,16 @@ describe("warden API commands", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).waiting).toEqual({ reason: "approval", approvalId: APPROVAL, until: null });
+  });
+
+  it("`runs wait` asks the API to hold each request (?wait=S) until the run settles", async () => {
+    const r = await warden(["runs", "wait", "run_slow", "--timeout", "20"], { env: { WARDEN_URL: url, WARDEN_TOKEN: "t" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).status).toBe("completed");
+    const asks = seen.filter((s) => s.path.startsWith("/v1/runs/run_slow?"));
+    expect(asks).toHaveLength(3);
+    for (const a of asks) expect(Number(new URL(a.path, "http://x").searchParams.get("wait"))).toBeGreaterThan(15);
   });
 
   it("reassigns and cancels approvals with their reasons", async () => {

@@ -178,6 +178,54 @@ describe("workflows and runs", () => {
     expect(log.some((e) => e.type === "tool.failed" && /abandoned/.test(JSON.stringify(e.data)))).toBe(true);
   });
 
+  it("GET /v1/runs/:id?wait=S answers when the run settles, or after S seconds, in one request", async () => {
+    const t = await tokenFor("long-poll");
+    const svc = env.FAKE_SERVICES_URL;
+    const flow = (id: string, ms: number) => ({
+      id,
+      version: 1,
+      start: "slow",
+      nodes: { slow: { kind: "tool", tool: "slow", next: "done" }, done: { kind: "end", output: "{{nodes.slow.output.slow}}" } },
+      tools: { slow: { kind: "http", method: "GET", url: `${svc}/tools/slow?ms=${ms}` } },
+    });
+    await publish(t, flow("quick", 400));
+    await publish(t, flow("slower", 1500));
+
+    // settles within the wait: one request answers with the finished run
+    const quick = await startRun(t, "quick", {});
+    expect(quick.status).toBe("running");
+    let started = Date.now();
+    const done = await api(`/v1/runs/${quick.id}?wait=10`, { token: t });
+    expect(done.status).toBe(200);
+    expect(await done.json()).toMatchObject({ id: quick.id, status: "completed", output: true });
+    expect(Date.now() - started).toBeLessThan(9_000);
+
+    // does not settle within the wait: answers "running" after the wait, and the run goes on
+    const slower = await startRun(t, "slower", {});
+    started = Date.now();
+    const early = await api(`/v1/runs/${slower.id}?wait=0.2`, { token: t });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(((await early.json()) as { status: string }).status).toBe("running");
+    // another tenant is answered 404 at once, without waiting
+    started = Date.now();
+    const stranger = await api(`/v1/runs/${slower.id}?wait=30`, { token: await tokenFor("long-poll-other") });
+    expect(stranger.status).toBe(404);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(((await (await api(`/v1/runs/${slower.id}?wait=10`, { token: t })).json()) as { status: string }).status).toBe("completed");
+
+    // a run that has already settled answers at once
+    started = Date.now();
+    expect(((await (await api(`/v1/runs/${quick.id}?wait=60`, { token: t })).json()) as { status: string }).status).toBe("completed");
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    for (const bad of ["61", "-1", "abc"]) {
+      const res = await api(`/v1/runs/${quick.id}?wait=${bad}`, { token: t });
+      expect(res.status).toBe(400);
+      expect(res.headers.get("content-type")).toContain("application/problem+json");
+      expect(((await res.json()) as { detail: string }).detail).toBe("invalid query: wait is a number of seconds from 0 to 60");
+    }
+  });
+
   it("records a missing secret and a transient failure precisely", async () => {
     const t = await tokenFor("failures");
     const svc = env.FAKE_SERVICES_URL;

@@ -55,10 +55,15 @@ runRoutes.use("/:id/*", async (c, next) => {
   await next();
 });
 
+/** `?wait=S`: answer once the run has settled (ended, needs attention, paused, or waits for a person), or after S seconds. */
+const summaryQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(0) });
+
 runRoutes.get("/:id", async (c) => {
   const id = c.req.param("id");
   if (!RUN_ID.test(id)) return problem(c, 404, "Not Found", "no such run");
-  const res = await runStub(c.env, id).summary(c.get("principal").tenant);
+  const q = summaryQuery.safeParse(c.req.query());
+  if (!q.success) return problem(c, 400, "Bad Request", "invalid query: wait is a number of seconds from 0 to 60", q.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+  const res = await runStub(c.env, id).summary(c.get("principal").tenant, Math.round(q.data.wait * 1000));
   if (!res.ok) return problemResponse(res.problem, c.req.path);
   await recordRead(c, "run", { runId: id });
   return c.json(res.value);
