@@ -14,7 +14,10 @@
  * Run alone: `node bench/engine.ts` (Node 22 strips the types; use node_modules/.bin/node).
  * Options: --quick (small counts, for a smoke test), --profile (CPU-profile workerd during the
  * concurrent phase through the inspector and print the hottest functions; the .cpuprofile is
- * written to the temp dir), --no-write (do not touch bench/results or RESULTS.md).
+ * written to the temp dir), --perf (sample the Worker's workerd with Linux perf in the last
+ * concurrent round of Warden and of the floor, and print where its CPU goes by native category:
+ * SQLite commits, statements, object creation, HTTP, GC; needs Debian's linux-perf),
+ * --no-write (do not touch bench/results or RESULTS.md).
  * Everything listens on 127.0.0.1; counts are fixed and every wait has a deadline.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -25,10 +28,12 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mintToken } from "../src/auth/tokens.ts";
 import { parseEvent, type RunEvent } from "../src/engine/events.ts";
+import { fold } from "../src/engine/fold.ts";
 import { replay } from "../src/engine/replay.ts";
 import { guardBench, runBench, writeBenchResults } from "./support/bench-run.ts";
 import { openProfiler, summarizeProfile, type CdpProfile } from "./support/profile.ts";
-import { cpuSnapshot, freePort, gitState as treeState, median, pct, r2, r3, sleep, wranglerProcesses } from "./support/stats.ts";
+import { perfAvailable, recordNativeProfile, type NativeProfile } from "./support/native-profile.ts";
+import { cpuSnapshot, freePort, gitState as treeState, median, pct, r2, r3, wranglerProcesses } from "./support/stats.ts";
 import { startWranglerDev, type WranglerDev } from "./support/wrangler.ts";
 import { auditVars, startBenchSqld, stopBenchServers } from "./support/worker-with-audit.ts";
 
@@ -37,6 +42,7 @@ const peerDir = join(root, "bench", "peers", "langgraph");
 const argv = new Set(process.argv.slice(2));
 const QUICK = argv.has("--quick");
 const PROFILE = argv.has("--profile");
+const PERF = argv.has("--perf");
 const WRITE = !argv.has("--no-write");
 
 const STEPS = 5;
@@ -53,9 +59,7 @@ const benchTimer = guardBench("engine", BENCH_DEADLINE_MS, cleanup);
 
 // ---------- the local tool server ----------
 
-/** Answers every POST at once with `{ ok: true, score: 0.1 }`; tells waiters when a run's last call (pay) arrived. */
-const payWaiters = new Map<string, () => void>();
-const paySeen = new Set<string>();
+/** Answers every POST at once with `{ ok: true, score: 0.1 }`. */
 let toolCalls = 0;
 function startToolServer(): Promise<{ server: Server; url: string }> {
   const server = createHttpServer((req, res) => {
@@ -65,12 +69,6 @@ function startToolServer(): Promise<{ server: Server; url: string }> {
       const body = JSON.stringify({ ok: true, score: 0.1 });
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
       res.end(body);
-      const key = String(req.headers["idempotency-key"] ?? "");
-      if (req.url === "/pay" && key) {
-        const runId = key.slice(0, key.lastIndexOf("/"));
-        paySeen.add(runId);
-        payWaiters.get(runId)?.();
-      }
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -136,6 +134,9 @@ interface Target {
 let base = "";
 let headers: Record<string, string> = {};
 let runSeq = 0;
+/** GET /v1/runs/:id requests the client made (each with ?wait=STATUS_WAIT_S) */
+let statusGets = 0;
+const STATUS_WAIT_S = 10;
 
 async function runOnce(target: Target = { base, headers }): Promise<ClientRun> {
   const { base, headers } = target;
@@ -145,25 +146,17 @@ async function runOnce(target: Target = { base, headers }): Promise<ClientRun> {
   if (res.status !== 201) throw new Error(`POST /v1/runs answered ${res.status}: ${await res.text()}`);
   const { id } = (await res.json()) as { id: string };
   const postMs = performance.now() - t0;
-  // Wait for the run's last tool call to reach the tool server, then confirm completion with a
-  // short poll: this keeps polling from loading workerd while still measuring from outside.
-  if (!paySeen.has(id)) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, RUN_DEADLINE_MS);
-      payWaiters.set(id, () => (clearTimeout(timer), resolve()));
-    });
-    payWaiters.delete(id);
-  }
-  paySeen.delete(id);
-  for (let i = 0; ; i++) {
-    const s = (await (await fetch(`${base}/v1/runs/${id}`, { headers })).json()) as { status: string; error?: unknown };
+  // Wait for completion as an API client does: GET /v1/runs/:id?wait=S is answered when the run
+  // settles (or after S seconds), so one request per run normally suffices.
+  for (;;) {
+    statusGets++;
+    const s = (await (await fetch(`${base}/v1/runs/${id}?wait=${STATUS_WAIT_S}`, { headers })).json()) as { status: string; error?: unknown };
     if (s.status === "completed") break;
     if (s.status !== "running") throw new Error(`run ${id} ended ${s.status}: ${JSON.stringify(s.error)}`);
     if (performance.now() - t0 > RUN_DEADLINE_MS) {
       const tail = target.base === dev?.base ? (await exportEvents(id)).trim().split("\n").slice(-4).join("\n") : "";
       throw new Error(`run ${id} did not complete within ${RUN_DEADLINE_MS} ms (wrangler reloads seen: ${reloadCount()}); status ${JSON.stringify(s)}; last events:\n${tail}`);
     }
-    await sleep(i < 20 ? 1 : 10);
   }
   return { id, clientWallMs: performance.now() - t0, postMs };
 }
@@ -214,7 +207,18 @@ function parseLog(text: string, id: string): RunEvent[] {
 
 // ---------- the floor: the least a durable-run-per-Durable-Object engine does on this workerd ----------
 
+const WORKER_PROCESS = "workerd (the Worker and its Durable Objects)";
+
+/** With --perf: a native profile of the Worker's workerd while `round` runs. */
+async function withNativeProfile<T>(on: boolean, procs: Array<{ pid: number; label: string }>, round: () => Promise<T>): Promise<{ value: T; profile: NativeProfile | null }> {
+  const pid = procs.find((p) => p.label === WORKER_PROCESS)?.pid;
+  const rec = on && pid ? recordNativeProfile(pid) : null;
+  const value = await round();
+  return { value, profile: rec ? await rec.stop() : null };
+}
+
 interface FloorResult {
+  native: NativeProfile | null;
   rps: number[];
   workerCpuMsPerRun: number[];
   totalCpuMsPerRun: number[];
@@ -236,14 +240,14 @@ async function measureFloor(toolsUrl: string): Promise<FloorResult> {
     const wallMs: number[] = [];
     for (let i = 0; i < SEQUENTIAL / 4; i++) wallMs.push((await runOnce(target)).clientWallMs);
     const procs = wranglerProcesses(floorDev.child.pid!);
-    const out: FloorResult = { rps: [], workerCpuMsPerRun: [], totalCpuMsPerRun: [], wallMs };
+    const out: FloorResult = { native: null, rps: [], workerCpuMsPerRun: [], totalCpuMsPerRun: [], wallMs };
     for (let r = 0; r < ROUNDS; r++) {
       const before = cpuSnapshot(procs);
-      const round = await pool(CONCURRENT, CONCURRENCY, target);
+      const { value: round, profile } = await withNativeProfile(PERF && r === ROUNDS - 1, procs, () => pool(CONCURRENT, CONCURRENCY, target));
       const after = cpuSnapshot(procs);
+      out.native ??= profile;
       out.rps.push(round.runs.length / (round.elapsedMs / 1000));
-      const key = "workerd (the Worker and its Durable Objects)";
-      out.workerCpuMsPerRun.push(((after.get(key) ?? 0) - (before.get(key) ?? 0)) / CONCURRENT);
+      out.workerCpuMsPerRun.push(((after.get(WORKER_PROCESS) ?? 0) - (before.get(WORKER_PROCESS) ?? 0)) / CONCURRENT);
       out.totalCpuMsPerRun.push([...after].reduce((a, [k, v]) => a + v - (before.get(k) ?? 0), 0) / CONCURRENT);
     }
     return out;
@@ -349,14 +353,20 @@ async function main() {
   let profile: CdpProfile | null = null;
   const procs = wranglerProcesses(dev!.child.pid!);
   const cpuPerRun = new Map<string, number[]>(); // ms of CPU per run, per process, per round
+  if (PERF && !perfAvailable()) console.warn("--perf: Linux perf is not installed (Debian: apt-get install linux-perf); no native profile");
+  let native: NativeProfile | null = null;
+  const getsBefore = statusGets;
   for (let r = 0; r < ROUNDS; r++) {
     const prof = PROFILE && r === ROUNDS - 1 ? await openProfiler(inspectorPort) : null;
     const before = cpuSnapshot(procs);
-    rounds.push(await pool(CONCURRENT, CONCURRENCY));
+    const { value: round, profile: np } = await withNativeProfile(PERF && r === ROUNDS - 1 && perfAvailable(), procs, () => pool(CONCURRENT, CONCURRENCY));
+    rounds.push(round);
+    native ??= np;
     const after = cpuSnapshot(procs);
     for (const [k, v] of after) cpuPerRun.set(k, [...(cpuPerRun.get(k) ?? []), (v - (before.get(k) ?? 0)) / CONCURRENT]);
     if (prof) profile = await prof.stop();
   }
+  const getsPerRun = (statusGets - getsBefore) / (ROUNDS * CONCURRENT);
 
   // export every measured run's log (after timing, so it does not load the runs)
   const logs: Array<{ id: string; text: string; events: RunEvent[] }> = [];
@@ -390,9 +400,13 @@ async function main() {
     if (!res.ok) throw new Error(`replay diverged: ${res.message}`);
   }
   const replayRounds: number[] = []; // events/s per pass over all logs
+  const foldRounds: number[] = []; // the baseline, interleaved so both see the same machine: folding alone
   const tr = performance.now();
   while (performance.now() - tr < REPLAY_SECONDS * 1000 || replayRounds.length < 3) {
-    const t = performance.now();
+    let t = performance.now();
+    for (const l of parsed) fold(l);
+    foldRounds.push(nEvents / ((performance.now() - t) / 1000));
+    t = performance.now();
     for (const l of parsed) if (!replay(l).ok) throw new Error("replay diverged");
     replayRounds.push(nEvents / ((performance.now() - t) / 1000));
   }
@@ -417,6 +431,8 @@ async function main() {
     "engine_vs_langgraph.runs_per_s_ratio": r2(median(engineRps) / median(peerRps)),
     "engine.replay.events_per_s": Math.round(median(replayRounds)),
     "engine.replay_with_parse.events_per_s": Math.round(median(parseRounds)),
+    "engine.fold.events_per_s": Math.round(median(foldRounds)),
+    "engine.replay_vs_fold.ratio": r2(median(foldRounds) / median(replayRounds)),
     "langgraph.step_overhead.p50_ms": r3(pct(peerSeq, 50)),
     "langgraph.step_overhead.p99_ms": r3(pct(peerSeq, 99)),
     "engine.step_overhead_client.p50_ms": r3(pct(seqClientOverhead, 50)),
@@ -442,7 +458,8 @@ async function main() {
     "langgraph.runs_per_s.min": r2(Math.min(...peerRps)),
     "langgraph.runs_per_s.max": r2(Math.max(...peerRps)),
     "engine.events_per_run": r2(nEvents / logs.length),
-    "engine.worker_cpu_ms_per_run": r2(median(cpuPerRun.get("workerd (the Worker and its Durable Objects)") ?? [NaN])),
+    "engine.status_gets_per_run": r2(getsPerRun),
+    "engine.worker_cpu_ms_per_run": r2(median(cpuPerRun.get(WORKER_PROCESS) ?? [NaN])),
     "engine.total_cpu_ms_per_run": r2([...cpuPerRun.values()].reduce((a, v) => a + median(v), 0)),
     "langgraph.cpu_ms_per_run": r2(median(peer.rounds.map((r) => r.cpuMs / r.runs))),
     "langgraph_sync.runs_per_s": r2(median(peerSync.rounds.map((r) => r.runsPerS))),
@@ -478,8 +495,8 @@ async function main() {
   console.table(table);
   console.log(`warden/langgraph runs/s ratio: ${m["engine_vs_langgraph.runs_per_s_ratio"]}x (warden rounds ${engineRps.map((x) => x.toFixed(1)).join(", ")}; langgraph rounds ${peerRps.map((x) => x.toFixed(1)).join(", ")})`);
   console.log(`… against LangGraph with durability "sync": ${m["engine_vs_langgraph_sync.runs_per_s_ratio"]}x (langgraph sync ${m["langgraph_sync.runs_per_s"]} runs/s, step all-in p50 ${m["langgraph_sync.step_time_all_in.p50_ms"]} ms, ${m["langgraph_sync.cpu_ms_per_run"]} CPU ms per run)`);
-  console.log(`warden step overhead seen by the client (POST → completed confirmed, minus calls, /5): p50 ${m["engine.step_overhead_client.p50_ms"]} ms, p99 ${m["engine.step_overhead_client.p99_ms"]} ms; POST /v1/runs p50 ${m["engine.post_runs.p50_ms"]} ms; GET /healthz through wrangler dev p50 ${m["engine.http_floor_healthz.p50_ms"]} ms`);
-  console.log(`replay: ${logs.length} exported logs, ${nEvents} events: ${m["engine.replay.events_per_s"]} events/s replay, ${m["engine.replay_with_parse.events_per_s"]} events/s parse + replay (median of ${replayRounds.length} / ${parseRounds.length} passes)`);
+  console.log(`warden step overhead seen by the client (POST → completed confirmed, minus calls, /5): p50 ${m["engine.step_overhead_client.p50_ms"]} ms, p99 ${m["engine.step_overhead_client.p99_ms"]} ms; POST /v1/runs p50 ${m["engine.post_runs.p50_ms"]} ms; GET /healthz through wrangler dev p50 ${m["engine.http_floor_healthz.p50_ms"]} ms; ${m["engine.status_gets_per_run"]} GET /v1/runs/:id?wait=${STATUS_WAIT_S} per run at ${CONCURRENCY} concurrent`);
+  console.log(`replay: ${logs.length} exported logs, ${nEvents} events: ${m["engine.replay.events_per_s"]} events/s replay, ${m["engine.replay_with_parse.events_per_s"]} events/s parse + replay (median of ${replayRounds.length} / ${parseRounds.length} passes); baseline in the same passes: folding alone ${m["engine.fold.events_per_s"]} events/s, replay costs ${m["engine.replay_vs_fold.ratio"]}x folding`);
   console.log(`floor (bench/floor: a Durable Object per run, a transaction per step, the same tool calls, nothing else): ${m["floor.runs_per_s"]} runs/s = ${m["floor_vs_langgraph.runs_per_s_ratio"]}x LangGraph (rounds ${floorRun.rps.map((x) => x.toFixed(1)).join(", ")}); workerd CPU ${m["floor.worker_cpu_ms_per_run"]} ms per run against Warden's ${m["engine.worker_cpu_ms_per_run"]}; run wall p50 ${m["floor.run_wall_client.p50_ms"]} ms; Warden reaches ${m["engine_vs_floor.runs_per_s_ratio"]}x the floor's runs/s`);
   for (const [t, okay] of targets) console.log(`  ${okay ? "MET   " : "MISSED"} ${t}`);
   const cpuRows: Record<string, { "CPU ms per run (median of rounds)": number }> = {};
@@ -489,6 +506,17 @@ async function main() {
   cpuRows["langgraph: the peer process (graph + SQLite + fetch)"] = { "CPU ms per run (median of rounds)": r2(median(peer.rounds.map((r) => r.cpuMs / r.runs))) };
   console.log(`\nwhere the CPU goes in the concurrent rounds (2 cores; all of a Worker's Durable Objects share one isolate thread in workerd):`);
   console.table(cpuRows);
+
+  let nativeRows: NativeRows | null = null;
+  if (native && floorRun.native) {
+    // shares of the last round's samples, as ms of that workerd's CPU per run (the median of the rounds)
+    const rows: NativeRows = {};
+    const share = (p: NativeProfile, k: string) => p.shares.find(([c]) => c === k)?.[1] ?? 0;
+    for (const k of new Set([...native.shares, ...floorRun.native.shares].map(([c]) => c))) rows[k] = { "warden ms/run": r2(share(native, k) * m["engine.worker_cpu_ms_per_run"]), "floor ms/run": r2(share(floorRun.native, k) * m["floor.worker_cpu_ms_per_run"]) };
+    console.log(`\nwhere the Worker's workerd spends its CPU (Linux perf, last concurrent round; ${native.samples} and ${floorRun.native.samples} samples), as ms of CPU per run:`);
+    console.table(rows);
+    nativeRows = rows;
+  }
 
   if (profile) {
     const path = join(tmpdir(), `warden-engine-${Date.now()}.cpuprofile`);
@@ -504,16 +532,25 @@ async function main() {
 
   if (WRITE && !QUICK) {
     const date = new Date().toISOString();
-    writeResultsSection(m, table, targets, { date, tree, peer, engineRps, peerRps, logs: logs.length, nEvents, seconds: (performance.now() - began) / 1000 });
+    writeResultsSection(m, table, targets, { date, tree, peer, engineRps, peerRps, logs: logs.length, nEvents, seconds: (performance.now() - began) / 1000, nativeRows, nativeSamples: [native?.samples ?? 0, floorRun.native?.samples ?? 0] });
   }
   console.log(`\ndone in ${((performance.now() - began) / 1000).toFixed(0)} s (${toolCalls} tool calls served)`);
+}
+
+type NativeRows = Record<string, { "warden ms/run": number; "floor ms/run": number }>;
+
+/** With --perf: where the Worker's workerd spends its CPU, Warden beside the floor, as markdown. */
+function nativeTable(rows: NativeRows | null, samples: [number, number]): string {
+  if (!rows) return "";
+  const lines = Object.entries(rows).map(([k, v]) => `| ${k} | ${v["warden ms/run"]} | ${v["floor ms/run"]} |`);
+  return `\nWhere the Worker's workerd spends its CPU (\`--perf\`: Linux perf samples of the last concurrent round, ${samples[0]} for Warden and ${samples[1]} for the floor, by native symbol; shares scaled to the CPU ms per run above):\n\n| | Warden ms/run | floor ms/run |\n| --- | --- | --- |\n${lines.join("\n")}\n\n`;
 }
 
 function writeResultsSection(
   m: Record<string, number>,
   table: Record<string, { warden: number; langgraph: number }>,
   targets: ReadonlyArray<readonly [string, boolean]>,
-  x: { date: string; tree: string; peer: PeerResult; engineRps: number[]; peerRps: number[]; logs: number; nEvents: number; seconds: number },
+  x: { date: string; tree: string; peer: PeerResult; engineRps: number[]; peerRps: number[]; logs: number; nEvents: number; seconds: number; nativeRows: NativeRows | null; nativeSamples: [number, number] },
 ): void {
   const rows = Object.entries(table).map(([k, v]) => `| ${k} | ${v.warden} | ${v.langgraph} |`);
   const section = `## engine
@@ -531,14 +568,15 @@ ${rows.join("\n")}
 Warden/LangGraph runs/s: **${m["engine_vs_langgraph.runs_per_s_ratio"]}×** (rounds: Warden ${x.engineRps.map((v) => v.toFixed(1)).join(", ")}; LangGraph ${x.peerRps.map((v) => v.toFixed(1)).join(", ")}).
 Against LangGraph with durability \`sync\` (each checkpoint written before the next step starts, as each Warden step is durable before the next): ${m["langgraph_sync.runs_per_s"]} runs/s, ratio **${m["engine_vs_langgraph_sync.runs_per_s_ratio"]}×** (step all-in p50 ${m["langgraph_sync.step_time_all_in.p50_ms"]} ms, ${m["langgraph_sync.cpu_ms_per_run"]} CPU ms per run); the target is judged against the default.
 The floor (\`bench/floor\`: the same client, workflow shape and tool calls against a Worker that keeps one Durable Object per run and commits one SQLite transaction per step, a second before each call, and does nothing else: no auth, policy, budget, audit trail or index), in its own wrangler dev with the same settings: ${m["floor.runs_per_s"]} runs/s = **${m["floor_vs_langgraph.runs_per_s_ratio"]}× LangGraph**, workerd CPU ${m["floor.worker_cpu_ms_per_run"]} ms per run (Warden ${m["engine.worker_cpu_ms_per_run"]}), ${m["floor.total_cpu_ms_per_run"]} ms per run over all its processes and the bench client; Warden reaches ${m["engine_vs_floor.runs_per_s_ratio"]}× the floor's runs/s.${m["floor_vs_langgraph.runs_per_s_ratio"] < 3 ? " The floor itself is below 3× LangGraph: on this machine's local workerd no engine of this design (a Durable Object per run, every step durable, started and watched over HTTP) reaches the runs/s target, whatever its own cost." : ""}
-Replay of the ${x.logs} exported logs (${x.nEvents} events) in plain Node: **${m["engine.replay.events_per_s"]} events/s** (\`replay()\` on parsed events), ${m["engine.replay_with_parse.events_per_s"]} events/s including JSON.parse + \`parseEvent\`.
+The client waits for each run with \`GET /v1/runs/:id?wait=${STATUS_WAIT_S}\` (answered when the run settles): ${m["engine.status_gets_per_run"]} status requests per run in the concurrent rounds.
+${nativeTable(x.nativeRows, x.nativeSamples)}Replay of the ${x.logs} exported logs (${x.nEvents} events) in plain Node: **${m["engine.replay.events_per_s"]} events/s** (\`replay()\` on parsed events), ${m["engine.replay_with_parse.events_per_s"]} events/s including JSON.parse + \`parseEvent\`; the baseline in the same passes, folding alone (\`fold()\`, no re-deciding), ${m["engine.fold.events_per_s"]} events/s, so replay costs ${m["engine.replay_vs_fold.ratio"]}× folding (this machine's speed varies from day to day; the ratio does not).
 
 Targets: ${targets.map(([t, ok]) => `${t}: ${ok ? "met" : "**missed**"}`).join("; ")}.
 
 Definitions:
 - **Per-step overhead (Warden)**, from each run's own event log: (\`run.completed.at\` − \`run.started.at\` − Σ \`durationMs\` of its \`llm.completed\` and \`tool.completed\` events) / 5. The window starts when the run's Durable Object accepts the start and ends when the final transaction is written, so it includes the alarm that starts the work, every SQLite transaction and the folding/deciding; \`durationMs\` is the model or HTTP call itself as timed by the engine. workerd's clock advances only across I/O, so each value has 1 ms resolution per run (0.2 ms per step).
 - **Step time all-in**: the same windows divided by 5 without subtracting anything (Warden: \`run.completed.at\` − \`run.started.at\`; LangGraph: \`graph.invoke\`). The tool server answers in microseconds, so this is overhead plus each runtime's own HTTP client path. It matters for Warden because \`durationMs\` is read with workerd's clock, which stands still between I/O events: a call's \`durationMs\` also holds the synchronous work done in the same event before the fetch (the transaction recording \`tool.started\`, re-arming the alarm) and workerd's outbound fetch path, so subtracting it flatters the engine; the all-in row does not.
-- **Per-step overhead seen by the client (Warden)**: (time from sending \`POST /v1/runs\` to the \`GET /v1/runs/:id\` that reports \`completed\` − the same call time) / 5; includes the HTTP API, auth, the registry and the polling (the client polls right after the run's last tool call reaches the tool server).
+- **Per-step overhead seen by the client (Warden)**: (time from sending \`POST /v1/runs\` to the \`GET /v1/runs/:id\` that reports \`completed\` − the same call time) / 5; includes the HTTP API, auth, the registry and the wait for completion (the client asks \`GET /v1/runs/:id?wait=${STATUS_WAIT_S}\` right after the POST; the answer comes when the run settles).
 - **Per-step overhead (LangGraph)**: (wall time of \`graph.invoke\` − time inside the fake model call and the two fetches) / 5. The branch is a conditional edge there, so LangGraph runs 4 nodes for the same 5 workflow steps.
 - **runs/s**: completed runs / wall time of a round, ${CONCURRENCY} runs in flight, each client starting its next run as soon as the previous one is confirmed complete (Warden via the API, LangGraph when \`invoke\` resolves).
 - **Replay**: every measured run's exported JSONL log replayed through \`replay()\` (fold + re-decide + compare) repeatedly for ${REPLAY_SECONDS} s; events/s per pass, median.

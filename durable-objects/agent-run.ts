@@ -203,7 +203,7 @@ export class AgentRun extends DurableObject<Env> {
       inside?.();
     });
     this.state = s;
-    if (this.settleWaiters.size && settled(summarize(s))) for (const wake of [...this.settleWaiters]) wake();
+    if (this.settleWaiters.size && settled(s)) for (const wake of [...this.settleWaiters]) wake();
     if (this.fault?.at === "after-append" && s.seq >= this.fault.seq) this.trip();
     this.scheduleAuditShip();
   }
@@ -289,7 +289,7 @@ export class AgentRun extends DurableObject<Env> {
    */
   async summary(tenant: string, waitMs = 0): Promise<RpcResult<RunSummary>> {
     if (!this.state || this.state.tenant !== tenant) return fail(404, "Not Found", "no such run");
-    if (waitMs > 0 && !settled(summarize(this.state))) await this.untilSettled(Math.min(waitMs, MAX_SUMMARY_WAIT_MS));
+    if (waitMs > 0 && !settled(this.state)) await this.untilSettled(Math.min(waitMs, MAX_SUMMARY_WAIT_MS));
     return ok(summarize(this.state));
   }
 

@@ -2,7 +2,8 @@
  * The engine benchmark's floor (bench/engine.ts): the least that any engine keeping one Durable
  * Object per run, with every step durable before the next, does on workerd for the benchmark's
  * 5-step workflow (llm → tool → branch → tool → end), behind the same HTTP surface the bench
- * client uses (POST /v1/runs → 201 { id }; GET /v1/runs/:id → { status }).
+ * client uses (POST /v1/runs → 201 { id }; GET /v1/runs/:id[?wait=S] → { status }, answered once
+ * the run has completed or after S seconds, as Warden's is).
  *
  * Per run: the start request creates the run's object, which writes its first event in one
  * SQLite transaction and answers; the work then runs in the background: each step is one
@@ -25,6 +26,7 @@ const STEPS: Step[] = [{ node: "assess", call: { tool: "" } }, { node: "lookup",
 export class FloorRun extends DurableObject<Env> {
   private seq = 0;
   private status = "none";
+  private readonly waiters = new Set<() => void>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,9 +60,17 @@ export class FloorRun extends DurableObject<Env> {
       this.append("call.completed", { node: step.node, result });
     }
     this.status = "completed";
+    for (const wake of [...this.waiters]) wake();
   }
 
-  async summary(): Promise<{ id: string; status: string }> {
+  async summary(waitMs: number): Promise<{ id: string; status: string }> {
+    if (waitMs > 0 && this.status === "running") {
+      await new Promise<void>((resolve) => {
+        const wake = () => (clearTimeout(timer), this.waiters.delete(wake), resolve());
+        const timer = setTimeout(wake, Math.min(waitMs, 60_000));
+        this.waiters.add(wake);
+      });
+    }
     return { id: this.ctx.id.name ?? "", status: this.status };
   }
 }
@@ -76,7 +86,7 @@ export default {
       return Response.json({ id }, { status: 201 });
     }
     const m = /^\/v1\/runs\/([\w-]+)$/.exec(url.pathname);
-    if (req.method === "GET" && m) return Response.json(await env.FLOOR_RUN.get(env.FLOOR_RUN.idFromName(m[1])).summary());
+    if (req.method === "GET" && m) return Response.json(await env.FLOOR_RUN.get(env.FLOOR_RUN.idFromName(m[1])).summary(Number(url.searchParams.get("wait") ?? 0) * 1000));
     return new Response("not found", { status: 404 });
   },
 } satisfies ExportedHandler<Env>;

@@ -21,14 +21,18 @@ export interface RunSummary {
   seq: number;
 }
 
+/** What a waiting run waits for; null while it is not waiting. */
+export function waitingOf(s: RunState): RunSummary["waiting"] {
+  if (s.status !== "waiting") return null;
+  if (s.cursor?.timer && !s.cursor.timer.fired) return { reason: "timer", until: new Date(s.cursor.timer.fireAt).toISOString() };
+  if (s.cursor?.approval?.status === "pending") return { reason: "approval", approvalId: s.cursor.approval.approvalId, until: s.cursor.approval.deadline ? new Date(s.cursor.approval.deadline).toISOString() : null };
+  if (s.cursor?.callApproval?.status === "pending") return { reason: "approval", approvalId: s.cursor.callApproval.approvalId, until: null };
+  if (s.call?.phase === "retry_scheduled") return { reason: "retry", until: new Date(s.call.retryAt ?? s.lastAt).toISOString() };
+  return null;
+}
+
 export function summarize(s: RunState): RunSummary {
-  let waiting: RunSummary["waiting"] = null;
-  if (s.status === "waiting") {
-    if (s.cursor?.timer && !s.cursor.timer.fired) waiting = { reason: "timer", until: new Date(s.cursor.timer.fireAt).toISOString() };
-    else if (s.cursor?.approval?.status === "pending") waiting = { reason: "approval", approvalId: s.cursor.approval.approvalId, until: s.cursor.approval.deadline ? new Date(s.cursor.approval.deadline).toISOString() : null };
-    else if (s.cursor?.callApproval?.status === "pending") waiting = { reason: "approval", approvalId: s.cursor.callApproval.approvalId, until: null };
-    else if (s.call?.phase === "retry_scheduled") waiting = { reason: "retry", until: new Date(s.call.retryAt ?? s.lastAt).toISOString() };
-  }
+  const waiting = waitingOf(s);
   const outputs: Record<string, unknown> = {};
   for (const [id, n] of Object.entries(s.nodes)) outputs[id] = n.output;
   return {
@@ -57,8 +61,8 @@ export function summarize(s: RunState): RunSummary {
  * for a timer or a retry of its own, is still under way. `GET /v1/runs/:id?wait=S` answers as
  * soon as the run settles (or after S seconds).
  */
-export function settled(s: RunSummary): boolean {
+export function settled(s: RunState): boolean {
   if (s.status === "running") return false;
-  if (s.status === "waiting") return s.waiting?.reason === "approval";
+  if (s.status === "waiting") return waitingOf(s)?.reason === "approval";
   return true;
 }
