@@ -21,6 +21,37 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
 }
 
+/**
+ * Whether `canonicalJson(a) === canonicalJson(b)`, without building either string: it stops at
+ * the first difference and allocates nothing. Replay compares every recorded decision with the
+ * one it re-derives this way. For values canonical JSON can hold, the answer is exactly that
+ * equality (an `undefined` array element reads as null, an `undefined` property as absent);
+ * a non-finite number throws, as canonicalJson does.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (typeof a === "number" || typeof b === "number") {
+    if ((typeof a === "number" && !Number.isFinite(a)) || (typeof b === "number" && !Number.isFinite(b))) throw new TypeError("canonical JSON cannot hold NaN or Infinity");
+    return a === b; // distinct doubles print differently, and 0 and -0 both print 0
+  }
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return a === b;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] === undefined ? null : a[i], b[i] === undefined ? null : b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k of Object.keys(x)) {
+    if (x[k] === undefined) continue;
+    n++;
+    if (y[k] === undefined || !Object.hasOwn(y, k) || !jsonEqual(x[k], y[k])) return false;
+  }
+  for (const k of Object.keys(y)) if (y[k] !== undefined) n--;
+  return n === 0;
+}
+
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -3,7 +3,7 @@
  * is exactly what `decide` produces at that point. Observations are taken as given. Pure; runs
  * in the Worker or in plain Node with no network.
  */
-import { canonicalJson } from "./canonical-json.ts";
+import { canonicalJson, jsonEqual } from "./canonical-json.ts";
 import { decide } from "./decide.ts";
 import { DECISION_EVENTS, type NewEvent, type RunEvent } from "./events.ts";
 import { apply, initialState } from "./fold.ts";
@@ -38,7 +38,7 @@ export function replay(events: readonly RunEvent[]): ReplayResult {
         expected = [...d.events];
       }
       const want = expected.shift()!;
-      if (want.type !== e.type || canonicalJson(want.data) !== canonicalJson(e.data)) {
+      if (want.type !== e.type || !jsonEqual(want.data, e.data)) {
         return { ok: false, seq: e.seq, expected: want, actual: { type: e.type, data: e.data }, state, message: `seq ${e.seq}: the log records ${e.type} ${canonicalJson(e.data)} but the interpreter decides ${want.type} ${canonicalJson(want.data)}` };
       }
       decisions++;

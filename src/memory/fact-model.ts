@@ -7,7 +7,7 @@
  * Durable Object boundary and what is stored in run events.
  */
 import { z } from "zod";
-import { canonicalJson } from "../engine/canonical-json.ts";
+import { jsonEqual } from "../engine/canonical-json.ts";
 
 export const SOURCE_KINDS = ["user_input", "tool_result", "model_inference", "human"] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
@@ -146,5 +146,5 @@ export class MemoryInputError extends Error {
 }
 
 export function sameValue(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  return jsonEqual(a, b);
 }
