@@ -1,12 +1,14 @@
 /**
  * Replay throughput of the pure interpreter in plain Node: full replay (fold + re-deciding and
  * checking every decision) against the baseline of folding alone, on the same logs.
- * Run alone: `node bench/replay-throughput.ts` (Node 22 strips the types); `npm run bench` runs every benchmark.
+ * Run alone: `node bench/replay-throughput.ts [--no-write]` (Node 22 strips the types); `npm run bench` runs every benchmark.
  */
-import { writeFileSync, mkdirSync, readFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { fold } from "../src/engine/fold.ts";
 import { replay } from "../src/engine/replay.ts";
 import { Harness, defaultObserver, type Observer } from "../test/unit/interpreter-harness.ts";
+import { writeBenchResults } from "./support/bench-run.ts";
 
 const doc = {
   id: "bench",
@@ -59,8 +61,8 @@ const metrics = {
 console.log(`replay throughput: ${log.length}-event log (agent with a tool call, branch, tool, end), ${ROUNDS} rounds`);
 console.table({ "fold only (baseline)": { "events/s": metrics["fold.events_per_s"], "p50 ms/run": +pct(foldOnly, 50).toFixed(4), "p99 ms/run": +pct(foldOnly, 99).toFixed(4) }, "full replay (fold + decide + compare)": { "events/s": metrics["replay.events_per_s"], "p50 ms/run": metrics["replay.p50_ms_per_run"], "p99 ms/run": metrics["replay.p99_ms_per_run"] } });
 console.log(`full replay costs ${metrics["replay_vs_fold.ratio"]}x folding alone`);
-mkdirSync("bench/results", { recursive: true });
-writeFileSync("bench/results/replay.json", `${JSON.stringify({ bench: "replay", date: new Date().toISOString(), command: "node bench/replay-throughput.ts", metrics }, null, 2)}\n`);
-const md = existsSync("bench/RESULTS.md") ? readFileSync("bench/RESULTS.md", "utf8") : "# Benchmark results\n";
-const section = `## replay\n\n\`node bench/replay-throughput.ts\` (${new Date().toISOString().slice(0, 10)}): a ${log.length}-event run replayed ${ROUNDS} times in plain Node.\n\n| metric | value |\n| --- | --- |\n${Object.entries(metrics).map(([k, v]) => `| ${k} | ${v} |`).join("\n")}\n`;
-writeFileSync("bench/RESULTS.md", md.includes("## replay\n") ? md.replace(/## replay\n[\s\S]*?(?=\n## |$)/, section) : `${md}\n${section}`);
+if (!process.argv.includes("--no-write")) {
+  const date = new Date().toISOString();
+  const section = `## replay\n\n\`node bench/replay-throughput.ts\` (${date.slice(0, 10)}): a ${log.length}-event run replayed ${ROUNDS} times in plain Node.\n\n| metric | value |\n| --- | --- |\n${Object.entries(metrics).map(([k, v]) => `| ${k} | ${v} |`).join("\n")}\n`;
+  writeBenchResults(join(dirname(fileURLToPath(import.meta.url)), ".."), "replay", date, metrics, section, "node bench/replay-throughput.ts");
+}

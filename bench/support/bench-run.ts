@@ -31,9 +31,9 @@ export function runBench(main: () => Promise<void>, cleanup: () => Promise<void>
 }
 
 /** bench/results/<name>.json ({ bench, date, command, metrics }) and the `## <name>` section of bench/RESULTS.md (replaced, or appended). */
-export function writeBenchResults(root: string, name: string, date: string, metrics: Record<string, number>, section: string): void {
+export function writeBenchResults(root: string, name: string, date: string, metrics: Record<string, number>, section: string, command = `node bench/${name}.ts`): void {
   mkdirSync(join(root, "bench", "results"), { recursive: true });
-  writeFileSync(join(root, "bench", "results", `${name}.json`), `${JSON.stringify({ bench: name, date, command: `node bench/${name}.ts`, metrics }, null, 2)}\n`);
+  writeFileSync(join(root, "bench", "results", `${name}.json`), `${JSON.stringify({ bench: name, date, command, metrics }, null, 2)}\n`);
   const file = join(root, "bench", "RESULTS.md");
   const md = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
   const heading = new RegExp(`\\n## ${name}\\n`);
