@@ -10,7 +10,12 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value);
   }
   if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(",")}]`;
+  if (Array.isArray(value)) {
+    // index by index, so a hole in a sparse array reads as null, as an undefined element does (map would skip it)
+    const parts: string[] = [];
+    for (let i = 0; i < value.length; i++) parts.push(canonicalJson(value[i] === undefined ? null : value[i]));
+    return `[${parts.join(",")}]`;
+  }
   if (typeof value === "object") {
     const entries = Object.keys(value as Record<string, unknown>)
       .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
@@ -24,9 +29,11 @@ export function canonicalJson(value: unknown): string {
 /**
  * Whether `canonicalJson(a) === canonicalJson(b)`, without building either string: it stops at
  * the first difference and allocates nothing. Replay compares every recorded decision with the
- * one it re-derives this way. For values canonical JSON can hold, the answer is exactly that
- * equality (an `undefined` array element reads as null, an `undefined` property as absent);
- * a non-finite number throws, as canonicalJson does.
+ * one it re-derives this way. For values canonical JSON can hold (what JSON.parse returns, plus
+ * `undefined` properties, which read as absent, and `undefined` elements or holes, which read as
+ * null), the answer is exactly that equality. On anything else (NaN, a bigint, a function) it
+ * may answer where canonicalJson throws: a non-finite number it reaches throws, as there, but
+ * one past the first difference is never looked at.
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (typeof a === "number" || typeof b === "number") {

@@ -434,6 +434,7 @@ describe("warden API commands", () => {
   let server: Server;
   let url: string;
   const seen: Array<{ method: string; path: string; auth: string | undefined; type: string | undefined; key: string | undefined; client: string | undefined; body: string }> = [];
+  let slowSettlesAt: number | undefined;
   beforeAll(async () => {
     server = createServer((req, res) => {
       let body = "";
@@ -467,14 +468,22 @@ describe("warden API commands", () => {
           return res.end(JSON.stringify({ type: "urn:warden:problem:invalid", title: "Invalid request body", status: 422, detail: "the body has 1 error(s)", errors: [{ path: "users.0.id", message: "Invalid input: expected string, received undefined" }] }));
         }
         if (req.url!.startsWith("/v1/runs/run_slow?") && req.method === "GET") {
-          // holds the request as the API does for ?wait=S, and settles on the third ask
-          const asks = seen.filter((s) => s.path.startsWith("/v1/runs/run_slow?")).length;
-          const wait = Number(new URL(req.url!, "http://x").searchParams.get("wait"));
-          setTimeout(() => {
+          // as the API does for ?wait=S: holds the request until the run settles (0.6 s after the
+          // first ask here) or S seconds pass
+          slowSettlesAt ??= Date.now() + 600;
+          const wait = Number(new URL(req.url!, "http://x").searchParams.get("wait")) * 1000;
+          const answer = () => {
             res.writeHead(200, { "content-type": "application/json" });
-            res.end(JSON.stringify({ id: "run_slow", status: asks >= 3 ? "completed" : "running", waiting: null }));
-          }, Math.min(wait, 0.1) * 1000);
+            res.end(JSON.stringify({ id: "run_slow", status: Date.now() >= slowSettlesAt! ? "completed" : "running", waiting: null }));
+          };
+          setTimeout(answer, Math.max(0, Math.min(wait, slowSettlesAt - Date.now())));
           return;
+        }
+        if (req.url!.startsWith("/v1/runs/run_old?") && req.method === "GET") {
+          // an older API that ignores ?wait=: answers at once, and the run completes on the third ask
+          const asks = seen.filter((s) => s.path.startsWith("/v1/runs/run_old?")).length;
+          res.writeHead(200, { "content-type": "application/json" });
+          return res.end(JSON.stringify({ id: "run_old", status: asks >= 3 ? "completed" : "running", waiting: null }));
         }
         if (req.url!.startsWith("/v1/runs/run_waits?") && req.method === "GET") {
           res.writeHead(200, { "content-type": "application/json" });
@@ -558,14 +567,26 @@ describe("warden API commands", () => {
     expect(JSON.parse(r.stdout).waiting).toEqual({ reason: "approval", approvalId: APPROVAL, until: null });
   });
 
-  it("`runs wait` asks the API to hold each request (?wait=S) until the run settles", async () => {
+  it("`runs wait` asks the API to hold the request (?wait=S) until the run settles: one request", async () => {
+    const started = Date.now();
     const r = await warden(["runs", "wait", "run_slow", "--timeout", "20"], { env: { WARDEN_URL: url, WARDEN_TOKEN: "t" } });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).status).toBe("completed");
     const asks = seen.filter((s) => s.path.startsWith("/v1/runs/run_slow?"));
-    expect(asks).toHaveLength(3);
-    for (const a of asks) expect(Number(new URL(a.path, "http://x").searchParams.get("wait"))).toBeGreaterThan(15);
+    expect(asks).toHaveLength(1);
+    expect(Number(new URL(asks[0].path, "http://x").searchParams.get("wait"))).toBeGreaterThan(15);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("`runs wait` polls gently an API that answers before the wait is up", async () => {
+    const started = Date.now();
+    const r = await warden(["runs", "wait", "run_old", "--timeout", "20"], { env: { WARDEN_URL: url, WARDEN_TOKEN: "t" } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).status).toBe("completed");
+    expect(seen.filter((s) => s.path.startsWith("/v1/runs/run_old?"))).toHaveLength(3);
+    // two pauses of 250 ms between the three asks, not a busy loop
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
   });
 
   it("reassigns and cancels approvals with their reasons", async () => {

@@ -75,6 +75,12 @@ describe("jsonEqual (equality under canonical JSON, without the strings)", () =>
     expect(jsonEqual([], {})).toBe(false);
     expect(jsonEqual({}, [])).toBe(false);
     expect(jsonEqual([undefined], [null])).toBe(true);
+    // a hole in a sparse array reads as null in both
+    const holes: unknown[] = [, 1];
+    expect(canonicalJson(holes)).toBe("[null,1]");
+    expect(jsonEqual(holes, [null, 1])).toBe(true);
+    expect(jsonEqual(new Array(1), [])).toBe(false);
+    expect(canonicalJson(new Array(1))).toBe("[null]");
     expect(jsonEqual({ a: undefined }, {})).toBe(true);
     expect(jsonEqual({ a: null }, {})).toBe(false);
     expect(jsonEqual({ toString: 1 }, {})).toBe(false);

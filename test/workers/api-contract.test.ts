@@ -218,7 +218,7 @@ describe("workflows and runs", () => {
     expect(((await (await api(`/v1/runs/${quick.id}?wait=60`, { token: t })).json()) as { status: string }).status).toBe("completed");
     expect(Date.now() - started).toBeLessThan(5_000);
 
-    for (const bad of ["61", "-1", "abc"]) {
+    for (const bad of ["61", "-1", "abc", "", "0x3c", "1e1", "%205"]) {
       const res = await api(`/v1/runs/${quick.id}?wait=${bad}`, { token: t });
       expect(res.status).toBe(400);
       expect(res.headers.get("content-type")).toContain("application/problem+json");

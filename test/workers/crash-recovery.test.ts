@@ -157,4 +157,30 @@ describe("crash recovery", () => {
     expect(done.status).toBe("completed");
     expect((await recordedCalls(runId)).filter((c) => c.path === "/tools/payments")).toHaveLength(1);
   });
+
+  it("a request waiting on a run (?wait=S) whose object dies meanwhile is answered by the object's next instance", async () => {
+    const token = await tokenFor(TENANT);
+    const svc = env.FAKE_SERVICES_URL;
+    await publish(token, {
+      id: "crash-flow-wait",
+      version: 1,
+      start: "slow",
+      nodes: { slow: { kind: "tool", tool: "slow", next: "after" }, after: { kind: "tool", tool: "after", next: "done" }, done: { kind: "end" } },
+      tools: { slow: { kind: "http", method: "GET", url: `${svc}/tools/slow?ms=600` }, after: { kind: "http", method: "POST", url: `${svc}/tools/after` } },
+    });
+    const runId = await runIdForKey(TENANT, "wait-1");
+    // the object dies once the slow call returns, before recording it
+    await runRpc(runId).injectFault({ at: "after-effect", seq: 0, how: "abort" });
+    await startRun(token, "crash-flow-wait", {}, { "idempotency-key": "wait-1" });
+    const { api } = await import("./helpers.ts");
+    const waited = await api(`/v1/runs/${runId}?wait=20`, { token });
+    expect(waited.status).toBe(200);
+    const body = (await waited.json()) as { id: string; status: string };
+    expect(body.id).toBe(runId);
+    expect(["running", "waiting", "completed"]).toContain(body.status);
+    const done = await settle(token, runId);
+    expect(done.status).toBe("completed");
+    const log = await events(token, runId);
+    expect(log.some((e) => e.type === "run.recovered")).toBe(true);
+  });
 });

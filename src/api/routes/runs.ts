@@ -56,14 +56,31 @@ runRoutes.use("/:id/*", async (c, next) => {
 });
 
 /** `?wait=S`: answer once the run has settled (ended, needs attention, paused, or waits for a person), or after S seconds. */
-const summaryQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(0) });
+const summaryQuery = z.object({
+  wait: z
+    .string()
+    .regex(/^\d{1,2}(\.\d{1,3})?$/)
+    .transform(Number)
+    .pipe(z.number().max(60))
+    .optional(),
+});
 
 runRoutes.get("/:id", async (c) => {
   const id = c.req.param("id");
   if (!RUN_ID.test(id)) return problem(c, 404, "Not Found", "no such run");
   const q = summaryQuery.safeParse(c.req.query());
   if (!q.success) return problem(c, 400, "Bad Request", "invalid query: wait is a number of seconds from 0 to 60", q.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
-  const res = await runStub(c.env, id).summary(c.get("principal").tenant, Math.round(q.data.wait * 1000));
+  const tenant = c.get("principal").tenant;
+  const waitMs = Math.round((q.data.wait ?? 0) * 1000);
+  let res;
+  try {
+    res = await runStub(c.env, id).summary(tenant, waitMs);
+  } catch (err) {
+    // The run's object was reset while the request waited on it (an eviction, a deploy): a read is
+    // safe to ask again, once, of the object's next instance, without waiting.
+    if (!waitMs) throw err;
+    res = await runStub(c.env, id).summary(tenant, 0);
+  }
   if (!res.ok) return problemResponse(res.problem, c.req.path);
   await recordRead(c, "run", { runId: id });
   return c.json(res.value);
