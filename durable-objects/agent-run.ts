@@ -139,7 +139,7 @@ export class AgentRun extends DurableObject<Env> {
     }
     // audit entries a previous instance did not get to ship
     if (this.audit.size() > 0) {
-      this.store.setTimer(AUDIT, Math.max(Date.now(), this.audit.shipState().nextAt), "audit");
+      this.store.setTimer(AUDIT, Math.max(Date.now(), this.audit.nextShipAt()), "audit");
       this.armAlarm();
     }
   }

@@ -72,7 +72,7 @@ export class AuditShipping {
   /** Starts a shipment unless one is running or (unless forced, as by the retry alarm) the backoff says wait. */
   schedule(force = false): void {
     if (this.inflight) return;
-    if (!force && this.outbox.shipState().nextAt > Date.now()) return;
+    if (!force && this.outbox.nextShipAt() > Date.now()) return;
     this.inflight = (async () => {
       try {
         const r = await shipAuditOutbox(this.outbox, this.store, this.hooks);

@@ -13,6 +13,8 @@ export const SHIP_MAX_BACKOFF_MS = 15_000;
 export class AuditOutboxStore {
   private readonly sql: SqlStorage;
   private readonly heads = new Map<string, ChainHead>();
+  /** `audit_ship.next_at` once read: only this store writes it, and every commit asks for it. */
+  private nextAt: number | undefined;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
@@ -61,8 +63,10 @@ export class AuditOutboxStore {
     return out;
   }
 
+  /** Drops what is cached from storage (after a rollback, it may name writes that never happened). */
   forgetHeads(): void {
     this.heads.clear();
+    this.nextAt = undefined;
   }
 
   /** `storage.transactionSync(fn)`, dropping the cached chain heads if it rolls back (they may name entries never written). */
@@ -92,7 +96,9 @@ export class AuditOutboxStore {
   /** The audit database has them: forget everything up to lastId and reset the backoff. */
   acknowledge(lastId: number): void {
     this.sql.exec(`DELETE FROM audit_outbox WHERE id <= ?`, lastId);
-    this.sql.exec(`UPDATE audit_ship SET attempts = 0, next_at = 0, last_error = NULL WHERE k = 1`);
+    // only after a failure is there a backoff to reset (an unchanged row is not rewritten)
+    this.sql.exec(`UPDATE audit_ship SET attempts = 0, next_at = 0, last_error = NULL WHERE k = 1 AND (attempts <> 0 OR next_at <> 0 OR last_error IS NOT NULL)`);
+    this.nextAt = 0;
   }
 
   /** A shipment failed: back off exponentially (0.5 s, 1 s, 2 s … at most 15 s); returns when to try again. */
@@ -100,7 +106,13 @@ export class AuditOutboxStore {
     const { attempts } = this.shipState();
     const next = now + Math.min(SHIP_MAX_BACKOFF_MS, SHIP_BASE_MS * 2 ** attempts);
     this.sql.exec(`UPDATE audit_ship SET attempts = ?, next_at = ?, last_error = ? WHERE k = 1`, attempts + 1, next, error.slice(0, 500));
+    this.nextAt = next;
     return next;
+  }
+
+  /** When the next shipment may start (a past time or 0: now). */
+  nextShipAt(): number {
+    return (this.nextAt ??= this.shipState().nextAt);
   }
 
   shipState(): { attempts: number; nextAt: number; lastError: string | null } {

@@ -155,6 +155,8 @@ describe("audit trail", () => {
       await sqld("start");
     }
     for (const id of runs) await drained(id);
+    // shipped: every outbox's backoff is back to nothing (the next entry ships at once)
+    for (const id of runs) expect(await runRpc(id).auditBacklog()).toEqual({ pending: 0, attempts: 0, nextAt: 0, lastError: null });
     const auditor = await tokenFor("aud-c", ["auditor"]);
     for (const id of runs) {
       const trail = await auditOf(auditor, id);
