@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { api, echoFlow, events, getRun, publish, recordedCalls, settle, startRun, tokenFor } from "./helpers.ts";
+import { api, echoFlow, events, getRun, publish, recordedCalls, settle, slowFlow, startRun, tokenFor } from "./helpers.ts";
 
 const waitFlow = (id: string) => ({
   id,
@@ -158,14 +158,7 @@ describe("workflows and runs", () => {
 
   it("halt abandons an in-flight call and nothing further executes", async () => {
     const t = await tokenFor("halting");
-    const svc = env.FAKE_SERVICES_URL;
-    await publish(t, {
-      id: "slow",
-      version: 1,
-      start: "slow",
-      nodes: { slow: { kind: "tool", tool: "slow", next: "after" }, after: { kind: "tool", tool: "after", next: "done" }, done: { kind: "end" } },
-      tools: { slow: { kind: "http", method: "GET", url: `${svc}/tools/slow?ms=1500` }, after: { kind: "http", method: "POST", url: `${svc}/tools/after` } },
-    });
+    await publish(t, slowFlow("slow", 1500));
     const run = await startRun(t, "slow", {});
     for (let i = 0; i < 100 && (await recordedCalls(run.id)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     const res = await api(`/v1/runs/${run.id}/halt`, { method: "POST", token: t });
@@ -180,16 +173,8 @@ describe("workflows and runs", () => {
 
   it("GET /v1/runs/:id?wait=S answers when the run settles, or after S seconds, in one request", async () => {
     const t = await tokenFor("long-poll");
-    const svc = env.FAKE_SERVICES_URL;
-    const flow = (id: string, ms: number) => ({
-      id,
-      version: 1,
-      start: "slow",
-      nodes: { slow: { kind: "tool", tool: "slow", next: "done" }, done: { kind: "end", output: "{{nodes.slow.output.slow}}" } },
-      tools: { slow: { kind: "http", method: "GET", url: `${svc}/tools/slow?ms=${ms}` } },
-    });
-    await publish(t, flow("quick", 400));
-    await publish(t, flow("slower", 1500));
+    await publish(t, slowFlow("quick", 400));
+    await publish(t, slowFlow("slower", 1500));
 
     // settles within the wait: one request answers with the finished run
     const quick = await startRun(t, "quick", {});

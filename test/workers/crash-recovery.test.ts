@@ -11,7 +11,7 @@ import { runIdForKey } from "../../src/api/run-ids.ts";
 import { parseEvent } from "../../src/engine/events.ts";
 import { replay } from "../../src/engine/replay.ts";
 import type { Fault } from "../../durable-objects/agent-run.ts";
-import { api, events, publish, recordedCalls, runRpc, runStubFor, settle, startRun, tokenFor } from "./helpers.ts";
+import { api, events, publish, recordedCalls, runRpc, runStubFor, settle, slowFlow, startRun, tokenFor } from "./helpers.ts";
 
 const TENANT = "crashy";
 
@@ -160,19 +160,11 @@ describe("crash recovery", () => {
 
   it("a request waiting on a run (?wait=S) whose object dies meanwhile is answered by the object's next instance", async () => {
     const token = await tokenFor(TENANT);
-    const svc = env.FAKE_SERVICES_URL;
-    await publish(token, {
-      id: "crash-flow-wait",
-      version: 1,
-      start: "slow",
-      nodes: { slow: { kind: "tool", tool: "slow", next: "after" }, after: { kind: "tool", tool: "after", next: "done" }, done: { kind: "end" } },
-      tools: { slow: { kind: "http", method: "GET", url: `${svc}/tools/slow?ms=600` }, after: { kind: "http", method: "POST", url: `${svc}/tools/after` } },
-    });
+    await publish(token, slowFlow("crash-flow-wait", 600));
     const runId = await runIdForKey(TENANT, "wait-1");
     // the object dies once the slow call returns, before recording it
     await runRpc(runId).injectFault({ at: "after-effect", seq: 0, how: "abort" });
     await startRun(token, "crash-flow-wait", {}, { "idempotency-key": "wait-1" });
-    const { api } = await import("./helpers.ts");
     const waited = await api(`/v1/runs/${runId}?wait=20`, { token });
     expect(waited.status).toBe(200);
     const body = (await waited.json()) as { id: string; status: string };

@@ -74,3 +74,12 @@ export const echoFlow = (id: string, extra: Record<string, unknown> = {}) => ({
   tools: { echo: { kind: "builtin", builtin: "echo" } },
   ...extra,
 });
+
+/** slow (a GET the fake tool server answers after `ms`) → after (a POST) → done, whose output is the slow call's `slow: true`. */
+export const slowFlow = (id: string, ms: number) => ({
+  id,
+  version: 1,
+  start: "slow",
+  nodes: { slow: { kind: "tool", tool: "slow", next: "after" }, after: { kind: "tool", tool: "after", next: "done" }, done: { kind: "end", output: "{{nodes.slow.output.slow}}" } },
+  tools: { slow: { kind: "http", method: "GET", url: `${env.FAKE_SERVICES_URL}/tools/slow?ms=${ms}` }, after: { kind: "http", method: "POST", url: `${env.FAKE_SERVICES_URL}/tools/after` } },
+});
