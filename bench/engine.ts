@@ -42,7 +42,8 @@ const peerDir = join(root, "bench", "peers", "langgraph");
 const argv = new Set(process.argv.slice(2));
 const QUICK = argv.has("--quick");
 const PROFILE = argv.has("--profile");
-const PERF = argv.has("--perf");
+/** --perf, when Linux perf is there to sample with (checked once) */
+const PERF = argv.has("--perf") && perfAvailable();
 const WRITE = !argv.has("--no-write");
 
 const STEPS = 5;
@@ -353,13 +354,13 @@ async function main() {
   let profile: CdpProfile | null = null;
   const procs = wranglerProcesses(dev!.child.pid!);
   const cpuPerRun = new Map<string, number[]>(); // ms of CPU per run, per process, per round
-  if (PERF && !perfAvailable()) console.warn("--perf: Linux perf is not installed (Debian: apt-get install linux-perf); no native profile");
+  if (argv.has("--perf") && !PERF) console.warn("--perf: Linux perf is not installed (Debian: apt-get install linux-perf); no native profile");
   let native: NativeProfile | null = null;
   const getsBefore = statusGets;
   for (let r = 0; r < ROUNDS; r++) {
     const prof = PROFILE && r === ROUNDS - 1 ? await openProfiler(inspectorPort) : null;
     const before = cpuSnapshot(procs);
-    const { value: round, profile: np } = await withNativeProfile(PERF && r === ROUNDS - 1 && perfAvailable(), procs, () => pool(CONCURRENT, CONCURRENCY));
+    const { value: round, profile: np } = await withNativeProfile(PERF && r === ROUNDS - 1, procs, () => pool(CONCURRENT, CONCURRENCY));
     rounds.push(round);
     native ??= np;
     const after = cpuSnapshot(procs);

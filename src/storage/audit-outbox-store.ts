@@ -42,7 +42,7 @@ export class AuditOutboxStore {
   /**
    * Chains the records onto their streams and queues them for shipping. Call inside the
    * transaction that writes their cause. The in-memory heads are only trusted after commit:
-   * `forgetHeads` drops them when a transaction rolls back.
+   * `forgetCached` drops them when a transaction rolls back.
    */
   append(records: AuditRecord[]): AuditEntry[] {
     const byStream = new Map<string, AuditRecord[]>();
@@ -64,17 +64,17 @@ export class AuditOutboxStore {
   }
 
   /** Drops what is cached from storage (after a rollback, it may name writes that never happened). */
-  forgetHeads(): void {
+  forgetCached(): void {
     this.heads.clear();
     this.nextAt = undefined;
   }
 
-  /** `storage.transactionSync(fn)`, dropping the cached chain heads if it rolls back (they may name entries never written). */
+  /** `storage.transactionSync(fn)`, dropping the cached chain heads and backoff if it rolls back (they may name writes that never happened). */
   transaction<T>(storage: DurableObjectStorage, fn: () => T): T {
     try {
       return storage.transactionSync(fn);
     } catch (err) {
-      this.forgetHeads();
+      this.forgetCached();
       throw err;
     }
   }
